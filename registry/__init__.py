@@ -1,0 +1,126 @@
+"""Informal economy registry: the application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from registry import config as config_module
+from registry.database import configure_engine
+from registry.extensions import babel, csrf, db, limiter, migrate
+from registry.i18n import DEFAULT_LOCALE, LOCALES, TRANSLATIONS_DIR
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment, then `config` on top (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(config_module.from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_request_hooks(app)
+    return app
+
+
+def select_locale() -> str:
+    return session.get("lang", DEFAULT_LOCALE)
+
+
+def register_extensions(app: Flask) -> None:
+    import registry.models  # noqa: F401  (every table on the metadata, for Alembic too)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS_DIR),
+    )
+    app.jinja_env.globals["get_locale"] = get_locale
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from registry.registration.views import bp as registration_bp
+
+    app.register_blueprint(registration_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def page(status: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return page(400, _("The form has expired"), _("Nothing was saved. Go back, reload the page and send the form again."))
+
+    @app.errorhandler(400)
+    def bad_request(_error: Exception) -> tuple[str, int]:
+        return page(400, _("Bad request"), _("The request could not be understood. Nothing was saved."))
+
+    @app.errorhandler(404)
+    def not_found(_error: Exception) -> tuple[str, int]:
+        return page(404, _("Page not found"), _("Check the address, or start again from the home page."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error: Exception) -> tuple[str, int]:
+        return page(405, _("Not allowed"), _("This page cannot be used that way."))
+
+    @app.errorhandler(413)
+    def too_large(_error: Exception) -> tuple[str, int]:
+        return page(413, _("Too large"), _("What you sent is larger than allowed. Nothing was saved."))
+
+    @app.errorhandler(429)
+    def too_many(_error: Exception) -> tuple[str, int]:
+        return page(429, _("Too many attempts"), _("Please wait a minute and try again."))
+
+    @app.errorhandler(500)
+    def server_error(_error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        return page(500, _("Something went wrong"), _("Nothing was saved. Please try again in a moment."))
+
+
+def register_commands(app: Flask) -> None:
+    from registry.cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def remember_language() -> None:
+        lang = request.args.get("lang")
+        if lang in LOCALES:
+            session["lang"] = lang
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,1 @@
+"""Informal economy actors: the registration record, its rules and its storage."""

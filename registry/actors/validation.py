@@ -1,0 +1,361 @@
+"""The rules of a registration, written once: raw text in, a clean record or field errors out.
+
+Plain functions with no Flask inside. The web form, the bulk importer, the API and the
+CLI all call `validate_registration`; messages are English msgids with %(name)s
+placeholders, translated into the reader's language when they are shown.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+import phonenumbers
+
+from registry.actors import areas, vocab
+from registry.i18n import LOCALES, N_, catalog
+
+FIELDS = tuple(vocab.FIELD_LABELS)
+_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
+_SPACES = re.compile(r"\s+")
+_INVISIBLE = str.maketrans("", "", "\u200b\ufeff")  # zero-width space (common in Khmer), BOM
+_NAME_PUNCTUATION = frozenset(".-'’")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_WHOLE = re.compile(r"(\d+)(?:\.0+)?")
+_PHONE_REGION = "KH"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field: `message` is an msgid, `params` fill its placeholders."""
+
+    field: str
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Problem(ValueError):
+    """Raised by a field parser; turned into a FieldError for that field."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registration that passed every rule, in stored form."""
+
+    category: str
+    full_name: str
+    name_key: str
+    gender: str
+    date_of_birth: date
+    national_id: str | None
+    phone: str
+    province_code: str
+    district_code: str
+    commune_code: str
+    sector: str
+    business_name: str | None
+    workers: int | None
+    registered_on: date
+
+
+# --------------------------------------------------------------------------- text helpers
+def clean_text(value: Any) -> str:
+    """Cell or form value as trimmed text with Khmer digits kept (None -> '')."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).translate(_INVISIBLE).strip()
+
+
+def ascii_digits(text: str) -> str:
+    return text.translate(_KHMER_DIGITS)
+
+
+def _code_form(text: str) -> str:
+    """'Self-employed', 'self employed' and 'SELF_EMPLOYED' all become 'self_employed'."""
+    return _SPACES.sub("_", text.replace("-", " ").strip()).casefold()
+
+
+@lru_cache(maxsize=None)
+def _synonyms(labels: tuple[tuple[str, str], ...], extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Accepted spellings -> code: the code, its English label and every catalog's label."""
+    table: dict[str, str] = {}
+    for code, label in labels:
+        table[_code_form(code)] = code
+        table[_code_form(label)] = code
+        for locale in LOCALES:
+            table[_code_form(catalog(locale).ugettext(label))] = code
+    for spelling, code in extra:
+        table[_code_form(spelling)] = code
+    return table
+
+
+def _coded(
+    value: Any, *labels: Mapping[str, str], extra: Mapping[str, str] | None = None
+) -> str:
+    text = clean_text(value)
+    if not text:
+        raise Problem(N_("Required. Choose one of: %(choices)s."), choices=", ".join(labels[0]))
+    pairs = tuple(item for mapping in labels for item in mapping.items())
+    code = _synonyms(pairs, tuple((extra or {}).items())).get(_code_form(text))
+    if code is None:
+        raise Problem(
+            N_("“%(value)s” is not allowed. Use one of: %(choices)s."),
+            value=text[:40],
+            choices=", ".join(labels[0]),
+        )
+    return code
+
+
+# --------------------------------------------------------------------------- field parsers
+def parse_category(value: Any) -> str:
+    return _coded(value, vocab.CATEGORIES, vocab.CATEGORY_SHORT)
+
+
+def parse_gender(value: Any) -> str:
+    return _coded(value, vocab.GENDERS, extra={"f": "female", "m": "male"})
+
+
+def parse_sector(value: Any) -> str:
+    return _coded(value, vocab.SECTORS)
+
+
+def normalise_name(value: Any) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", clean_text(value)))
+
+
+def parse_full_name(value: Any) -> str:
+    name = normalise_name(value)
+    if not name:
+        raise Problem(N_("Required. Write the name as on the ID card."))
+    for char in name:
+        if char == " " or char in _NAME_PUNCTUATION:
+            continue
+        if unicodedata.category(char)[0] not in "LM":
+            raise Problem(
+                N_("“%(char)s” is not allowed in a name. Use letters, spaces, “.”, “-” and “'” only."),
+                char=char if char.isprintable() else repr(char),
+            )
+    if not 2 <= len(name) <= 100:
+        raise Problem(N_("Must be 2 to 100 characters long (now %(length)s)."), length=len(name))
+    return name
+
+
+def identity_name(full_name: str) -> str:
+    """Name as compared for identity: case, spaces and punctuation ignored."""
+    folded = unicodedata.normalize("NFKC", full_name).casefold()
+    return "".join(ch for ch in folded if ch != " " and ch not in _NAME_PUNCTUATION)
+
+
+def parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = ascii_digits(clean_text(value))
+    if not text:
+        raise Problem(N_("Required. Write the date as DD/MM/YYYY, e.g. 25/01/1990."))
+    iso, dmy = _ISO_DATE.fullmatch(text), _DMY_DATE.fullmatch(text)
+    if iso:
+        year, month, day = (int(part) for part in iso.groups())
+    elif dmy:
+        day, month, year = (int(part) for part in dmy.groups())
+    else:
+        raise Problem(
+            N_("“%(value)s” is not a date. Write DD/MM/YYYY (e.g. 25/01/1990) or YYYY-MM-DD."),
+            value=text[:20],
+        )
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise Problem(
+            N_("%(value)s is not a real calendar date. Check the day and the month."), value=text
+        ) from None
+
+
+def parse_national_id(value: Any) -> str | None:
+    text = clean_text(value)
+    if not text:
+        return None
+    digits = ascii_digits(re.sub(r"[\s\-]+", "", text))
+    if not (digits.isascii() and digits.isdigit() and len(digits) == 9):
+        raise Problem(N_("Must be exactly 9 digits (spaces and dashes are fine), or left empty."))
+    return digits
+
+
+def parse_phone(value: Any) -> str:
+    text = ascii_digits(clean_text(value))
+    if not text:
+        raise Problem(N_("Required. Write a Cambodian mobile or landline number, e.g. 012 345 678."))
+    try:
+        number = phonenumbers.parse(text, _PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise Problem(
+            N_("“%(value)s” is not a valid phone number. Write a Cambodian number, e.g. 012 345 678."),
+            value=text[:30],
+        )
+    if phonenumbers.region_code_for_number(number) != _PHONE_REGION:
+        raise Problem(N_("Must be a Cambodian number (+855). Foreign numbers are not accepted."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_business_name(value: Any) -> str:
+    text = _SPACES.sub(" ", clean_text(value))
+    if not text:
+        raise Problem(N_("Required for a micro-enterprise. Write the name of the business."))
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise Problem(N_("Contains a control character. Retype the business name."))
+    if len(text) > 120:
+        raise Problem(N_("Must be at most 120 characters (now %(length)s)."), length=len(text))
+    return text
+
+
+def parse_workers(value: Any) -> int:
+    text = ascii_digits(clean_text(value))
+    if not text:
+        raise Problem(N_("Required for a micro-enterprise: how many people work there (1 to 10)."))
+    match = _WHOLE.fullmatch(text)
+    if not match or not 1 <= int(match.group(1)) <= vocab.MAX_WORKERS:
+        raise Problem(N_("Must be a whole number from 1 to 10."))
+    return int(match.group(1))
+
+
+def parse_registered_on(value: Any, today: date) -> date:
+    if not clean_text(value) and not isinstance(value, date):
+        return today
+    day = parse_date(value)
+    if day > today:
+        raise Problem(N_("Cannot be in the future. Use today's date or an earlier one."))
+    return day
+
+
+def _age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+_AREA_MESSAGES = {
+    "province": (
+        N_("“%(value)s” is not a province of Cambodia. Choose from the list or write the 2-digit code."),
+        None,
+    ),
+    "district": (
+        N_("“%(value)s” is not a district of the province chosen. Choose from the list or write the 4-digit code."),
+        N_("District %(value)s belongs to province %(parent)s, not to the province chosen. Check both fields."),
+    ),
+    "commune": (
+        N_("“%(value)s” is not a commune of the district chosen. Choose from the list or write the 6-digit code."),
+        N_("Commune %(value)s belongs to district %(parent)s, not to the district chosen. Check both fields."),
+    ),
+}
+_FINDERS: dict[str, Callable[..., Any]] = {
+    "province": areas.find_province,
+    "district": areas.find_district,
+    "commune": areas.find_commune,
+}
+
+
+def _parse_area(raw: Mapping[str, Any], errors: list[FieldError]) -> tuple[str, str, str] | None:
+    """Resolve province, district and commune, each inside its parent; they must nest."""
+    codes: list[str] = []
+    for position, (name, finder) in enumerate(_FINDERS.items()):
+        text = clean_text(raw.get(name))
+        not_found, elsewhere = _AREA_MESSAGES[name]
+        if not text:
+            errors.append(FieldError(name, N_("Required. Choose from the list or write the official code.")))
+            continue
+        if len(codes) != position:
+            continue  # the parent is wrong: it is reported, this field cannot be checked yet
+        try:
+            codes.append(finder(*codes[-1:], text).code)
+        except areas.AreaAmbiguous:
+            errors.append(FieldError(name, N_("Several places here are called “%(value)s”. Write the official code instead."), {"value": text[:60]}))
+        except areas.AreaElsewhere as exc:
+            parent = exc.found.code[: len(exc.found.code) - 2]
+            errors.append(FieldError(name, elsewhere or not_found, {"value": exc.found.code, "parent": parent}))
+        except areas.AreaNotFound:
+            errors.append(FieldError(name, not_found, {"value": text[:60]}))
+    return (codes[0], codes[1], codes[2]) if len(codes) == 3 else None
+
+
+_SIMPLE_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "category": parse_category,
+    "full_name": parse_full_name,
+    "gender": parse_gender,
+    "date_of_birth": parse_date,
+    "national_id": parse_national_id,
+    "phone": parse_phone,
+    "sector": parse_sector,
+}
+
+
+def validate_registration(
+    raw: Mapping[str, Any], *, today: date
+) -> tuple[Registration | None, list[FieldError]]:
+    """Check every rule; return the clean registration, or None and all field errors."""
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+
+    def run(name: str, parser: Callable[..., Any], *args: Any) -> None:
+        try:
+            values[name] = parser(raw.get(name), *args)
+        except Problem as problem:
+            errors.append(FieldError(name, problem.message, problem.params))
+
+    for name, parser in _SIMPLE_FIELDS.items():
+        run(name, parser)
+    run("registered_on", parse_registered_on, today)
+    area = _parse_area(raw, errors)
+
+    if values.get("category") == "micro_enterprise":
+        run("business_name", parse_business_name)
+        run("workers", parse_workers)
+
+    birth, registered = values.get("date_of_birth"), values.get("registered_on")
+    if birth and registered:
+        age = _age_on(birth, registered)
+        if age < vocab.MIN_AGE:
+            errors.append(FieldError("date_of_birth", N_("The person must be at least %(min)s years old on the date registered (now %(age)s)."), {"min": vocab.MIN_AGE, "age": max(age, 0)}))
+        elif age > vocab.MAX_AGE:
+            errors.append(FieldError("date_of_birth", N_("The person would be %(age)s years old. Check the year of birth."), {"age": age}))
+
+    if errors or area is None:
+        return None, errors
+    return (
+        Registration(
+            category=values["category"],
+            full_name=values["full_name"],
+            name_key=identity_name(values["full_name"]),
+            gender=values["gender"],
+            date_of_birth=values["date_of_birth"],
+            national_id=values["national_id"],
+            phone=values["phone"],
+            province_code=area[0],
+            district_code=area[1],
+            commune_code=area[2],
+            sector=values["sector"],
+            business_name=values.get("business_name"),
+            workers=values.get("workers"),
+            registered_on=values["registered_on"],
+        ),
+        [],
+    )
+
+
+def describe(error: FieldError, translate: Callable[..., str], *, with_field: bool = True) -> str:
+    """The error as a sentence in the reader's language (`translate` is a gettext)."""
+    message = translate(error.message, **error.params)
+    if not with_field:
+        return message
+    return f"{translate(vocab.FIELD_LABELS.get(error.field, error.field))}: {message}"

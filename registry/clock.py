@@ -1,0 +1,15 @@
+"""Today and now in Cambodia (UTC+7), the dates a registration is recorded with."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+CAMBODIA = ZoneInfo("Asia/Phnom_Penh")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def today() -> date:
+    return datetime.now(CAMBODIA).date()

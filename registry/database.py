@@ -1,0 +1,37 @@
+"""Engine set-up per dialect: SQLite tuned for several concurrent writers."""
+from __future__ import annotations
+
+from sqlalchemy import Engine, event
+
+
+def configure_engine(engine: Engine) -> None:
+    """Give SQLite WAL, a busy timeout and BEGIN IMMEDIATE write transactions.
+
+    With IMMEDIATE, a transaction takes the write lock when it starts, so two gunicorn
+    workers wait for each other (busy timeout) instead of failing with "database is
+    locked" on lock upgrade, and a duplicate check and its insert can never interleave.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_unique_violation(error: Exception) -> bool:
+    """True when a DBAPI error (wrapped or not) is a unique-constraint violation."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) == "23505":  # psycopg
+        return True
+    return "UNIQUE constraint failed" in str(original)  # sqlite3

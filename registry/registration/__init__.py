@@ -1,0 +1,1 @@
+"""Self-registration by workers, the confirmation, the certificate and the status lookup."""

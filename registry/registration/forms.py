@@ -1,0 +1,39 @@
+"""Shape of the self-registration and status forms; the rules live in actors.validation."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField
+from wtforms.validators import InputRequired
+
+from registry.actors.validation import FIELDS
+
+
+class RegistrationForm(FlaskForm):
+    category = StringField()
+    full_name = StringField()
+    gender = StringField()
+    date_of_birth = StringField()
+    national_id = StringField()
+    phone = StringField()
+    province = StringField()
+    district = StringField()
+    commune = StringField()
+    sector = StringField()
+    business_name = StringField()
+    workers = StringField()
+    consent = BooleanField(
+        validators=[InputRequired(_l("Tick the box to agree, or the registration cannot be made."))]
+    )
+    refresh = StringField()  # set by the no-JavaScript "show districts/communes" buttons
+
+    def raw(self) -> dict[str, Any]:
+        """The values as typed, keyed by the registration's field codes."""
+        return {name: self[name].data for name in FIELDS if name in self}
+
+
+class StatusForm(FlaskForm):
+    registration_number = StringField()
+    phone = StringField()

@@ -1,0 +1,176 @@
+"""Worker-facing pages: register, confirmation, certificate, status lookup, area lists."""
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from registry import clock
+from registry.actors import areas, vocab
+from registry.actors.models import Actor
+from registry.actors.numbers import format_number, normalise_number
+from registry.actors.services import (
+    DuplicateRegistration,
+    find_by_number_and_phone,
+    register_actor,
+)
+from registry.actors.validation import Problem, describe, parse_phone, validate_registration
+from registry.extensions import db, limiter
+from registry.registration.certificate import certificate_context
+from registry.registration.forms import RegistrationForm, StatusForm
+
+bp = Blueprint("registration", __name__)
+_CERTIFICATE_KEY = "certificate_actor"
+
+
+def _locale() -> str:
+    return str(get_locale() or "km")
+
+
+def _area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
+    """Options for the three area lists: districts of the chosen province, and so on."""
+    locale = _locale()
+    province, district = (form.province.data or "").strip(), (form.district.data or "").strip()
+    district_list = areas.districts(province)
+    commune_list = areas.communes(district) if district[:2] == province else []
+    return {
+        "province": [(p.code, areas.area_name(p, locale)) for p in areas.provinces()],
+        "district": [(d.code, areas.area_name(d, locale)) for d in district_list],
+        "commune": [(c.code, areas.area_name(c, locale)) for c in commune_list],
+    }
+
+
+@bp.app_context_processor
+def inject_vocab() -> dict[str, object]:
+    return {"vocab": vocab}
+
+
+@bp.app_template_filter("regno")
+def regno_filter(number: str) -> str:
+    return format_number(number)
+
+
+def area_label(actor: Actor) -> str:
+    """'Commune, District, Province' in the reader's language."""
+    locale = _locale()
+    names = [areas.area_by_code(code) for code in (actor.commune_code, actor.district_code, actor.province_code)]
+    return ", ".join(areas.area_name(n, locale) for n in names if n is not None)
+
+
+@bp.get("/")
+def home():  # type: ignore[no-untyped-def]
+    return render_template("registration/home.html")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("120 per minute", methods=["POST"])
+def register():  # type: ignore[no-untyped-def]
+    form = RegistrationForm()
+    errors: dict[str, list[str]] = {}
+    duplicate = False
+    if request.method == "POST" and not form.refresh.data:
+        registration, problems = validate_registration(form.raw(), today=clock.today())
+        for problem in problems:
+            errors.setdefault(problem.field, []).append(describe(problem, _, with_field=False))
+        if not form.validate():
+            errors.setdefault("consent", []).extend(str(m) for m in form.consent.errors)
+        if not errors and registration is not None:
+            now = clock.now()
+            try:
+                actor = register_actor(
+                    db.session, registration, channel="self", consented_at=now, now=now
+                )
+                db.session.commit()
+            except DuplicateRegistration:
+                db.session.rollback()
+                duplicate = True
+            else:
+                session[_CERTIFICATE_KEY] = actor.id
+                return redirect(url_for(".done"), 303)
+    status = 409 if duplicate else 422 if errors else 200
+    return (
+        render_template(
+            "registration/register.html",
+            form=form,
+            errors=errors,
+            duplicate=duplicate,
+            choices=_area_choices(form),
+            sectors=[(code, _(label)) for code, label in vocab.SECTORS.items()],
+        ),
+        status,
+    )
+
+
+def _actor_in_session() -> Actor:
+    actor_id = session.get(_CERTIFICATE_KEY)
+    actor = db.session.get(Actor, actor_id) if actor_id is not None else None
+    if actor is None:
+        abort(404)
+    return actor
+
+
+@bp.get("/register/done")
+def done():  # type: ignore[no-untyped-def]
+    return render_template("registration/done.html", actor=_actor_in_session())
+
+
+@bp.get("/certificate")
+def certificate():  # type: ignore[no-untyped-def]
+    return render_template("registration/certificate.html", **certificate_context(_actor_in_session()))
+
+
+@bp.route("/status", methods=["GET", "POST"])
+@limiter.limit("20 per minute;200 per day", methods=["POST"])
+def status():  # type: ignore[no-untyped-def]
+    form = StatusForm()
+    actor, not_found, errors = None, False, {}
+    if request.method == "POST":
+        for name in ("registration_number", "phone"):
+            if not (form[name].data or "").strip():
+                errors[name] = _("Required.")
+        if not errors:
+            number = normalise_number(form.registration_number.data)
+            try:
+                phone = parse_phone(form.phone.data)
+            except Problem:
+                phone = None
+            if number and phone:
+                actor = find_by_number_and_phone(db.session, number, phone)
+            not_found = actor is None
+            if actor is not None:
+                session[_CERTIFICATE_KEY] = actor.id
+    code = 422 if errors else 404 if not_found else 200
+    return (
+        render_template(
+            "registration/status.html",
+            form=form,
+            actor=actor,
+            area=area_label(actor) if actor else None,
+            not_found=not_found,
+            errors=errors,
+        ),
+        code,
+    )
+
+
+@bp.get("/areas/districts")
+def district_options():  # type: ignore[no-untyped-def]
+    locale = _locale()
+    found = areas.districts(request.args.get("province", ""))
+    return jsonify([{"code": d.code, "name": areas.area_name(d, locale)} for d in found])
+
+
+@bp.get("/areas/communes")
+def commune_options():  # type: ignore[no-untyped-def]
+    locale = _locale()
+    found = areas.communes(request.args.get("district", ""))
+    return jsonify([{"code": c.code, "name": areas.area_name(c, locale)} for c in found])

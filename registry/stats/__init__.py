@@ -1,0 +1,1 @@
+"""Counting registrations: the stats command now, the dashboard and API later."""
