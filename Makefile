@@ -27,6 +27,7 @@ test: $(STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k _l -k N_ -o registry/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i registry/translations/messages.pot -d registry/translations
+	$(BIN)/python scripts/fill_english_catalog.py
 	$(BIN)/pybabel compile -d registry/translations
 
 clean:

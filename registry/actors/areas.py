@@ -19,9 +19,35 @@ _KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 Area = kh.Province | kh.District | kh.Commune
 
 
+# Words people add around official names: "ខេត្តកំពត", "Kampot Province", "Khan Daun Penh".
+_ADMIN_WORDS = tuple(
+    sorted(
+        (
+            "រាជធានី", "ខេត្ត", "ក្រុង", "ស្រុក", "ខណ្ឌ", "ឃុំ", "សង្កាត់",
+            "capital", "province", "municipality", "city", "krong", "khan", "srok",
+            "district", "sangkat", "khum", "commune",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+
+
 def name_key(text: str) -> str:
     """Form of a place name that ignores case, spaces and punctuation."""
     return _IGNORED.sub("", unicodedata.normalize("NFC", text)).casefold()
+
+
+def bare_key(key: str) -> str:
+    """A name key without a leading or trailing administrative word ("province", "ខេត្ត")."""
+    for word in _ADMIN_WORDS:
+        if key.startswith(word) and len(key) > len(word):
+            key = key[len(word):]
+            break
+    for word in _ADMIN_WORDS:
+        if key.endswith(word) and len(key) > len(word):
+            return key[: -len(word)]
+    return key
 
 
 def code_key(text: str) -> str | None:
@@ -34,12 +60,15 @@ def code_key(text: str) -> str | None:
 class _Level:
     by_code: dict[str, Area] = field(default_factory=dict)
     by_name: dict[str, list[Area]] = field(default_factory=dict)
+    by_bare_name: dict[str, list[Area]] = field(default_factory=dict)
 
     def add(self, record: Area) -> None:
         self.by_code[str(int(record.code))] = record
-        for name in {name_key(record.name_kh), name_key(record.name_en)}:
-            if name:
-                self.by_name.setdefault(name, []).append(record)
+        keys = {name_key(record.name_kh), name_key(record.name_en)} - {""}
+        for key in keys:
+            self.by_name.setdefault(key, []).append(record)
+        for key in {bare_key(k) for k in keys}:
+            self.by_bare_name.setdefault(key, []).append(record)
 
 
 @dataclass
@@ -97,7 +126,8 @@ def _find(level: _Level, text: str, expected_code_length: int) -> Area:
         if elsewhere is not None and len(elsewhere.code) == expected_code_length:
             raise AreaElsewhere(elsewhere)
         raise AreaNotFound(text)
-    matches = level.by_name.get(name_key(text), [])
+    key = name_key(text)
+    matches = level.by_name.get(key) or level.by_bare_name.get(bare_key(key), [])
     if len(matches) > 1:
         raise AreaAmbiguous(text)
     if not matches:

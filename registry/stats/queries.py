@@ -16,7 +16,7 @@ def counts_by_category(session: Session, as_of: date | None = None) -> dict[str,
     if as_of is not None:
         query = query.where(Actor.registered_on <= as_of)
     counts = dict.fromkeys(vocab.CATEGORIES, 0)
-    counts.update({category: n for category, n in session.execute(query).tuples()})
+    counts.update({category: n for category, n in session.execute(query)})
     return counts
 
 

@@ -1,0 +1,146 @@
+"""Fixtures: a real SQLite file per test, or a real PostgreSQL when REGISTRY_TEST_DATABASE_URL is set."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+from registry import create_app  # noqa: E402
+from registry.extensions import db  # noqa: E402
+
+POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
+TABLES_TO_EMPTY = ("actor",)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if POSTGRES_URL:
+        return f"registry database: PostgreSQL ({sa.make_url(POSTGRES_URL).render_as_string(hide_password=True)})"
+    return (
+        "registry database: SQLite files; PostgreSQL NOT tested in this run "
+        "(set REGISTRY_TEST_DATABASE_URL, as .ci/run does)"
+    )
+
+
+def make_app(database_url: str, **extra: Any) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": False,
+            **extra,
+        }
+    )
+
+
+def migrate_to_head(database_url: str) -> None:
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def reset_postgres(database_url: str) -> None:
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database migrated to head once per run: a SQLite template file, or the PostgreSQL URL."""
+    if POSTGRES_URL:
+        reset_postgres(POSTGRES_URL)
+        migrate_to_head(POSTGRES_URL)
+        return POSTGRES_URL
+    template = tmp_path_factory.mktemp("template") / "registry.sqlite3"
+    migrate_to_head(f"sqlite:///{template}")
+    return str(template)
+
+
+@pytest.fixture
+def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh migrated database for one test."""
+    if POSTGRES_URL:
+        yield POSTGRES_URL
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} CASCADE"))
+        engine.dispose()
+        return
+    path = tmp_path / "registry.sqlite3"
+    shutil.copyfile(migrated_database, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = make_app(database_url)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """The app's database session inside an app context (for service-level tests)."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    page = client.get(path)
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def valid_form(**overrides: str) -> dict[str, str]:
+    """A complete, valid self-registration as a browser would post it."""
+    form = {
+        "category": "self_employed",
+        "full_name": "Sok Dara",
+        "gender": "female",
+        "date_of_birth": "25/01/1990",
+        "national_id": "",
+        "phone": "012 345 678",
+        "province": "12",
+        "district": "1201",
+        "commune": "120101",
+        "sector": "trade",
+        "business_name": "",
+        "workers": "",
+        "consent": "y",
+    }
+    form.update(overrides)
+    return form
+
+
+def count_actors(app: Flask) -> int:
+    with app.app_context():
+        return db.session.execute(sa.text("SELECT count(*) FROM actor")).scalar_one()
