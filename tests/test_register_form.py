@@ -53,7 +53,8 @@ def test_successful_registration_gives_number_and_certificate(client, app) -> No
     html = certificate.get_data(as_text=True)
     assert number in html and "សុខ ដារា" in html
     assert "វិញ្ញាបនបត្រចុះឈ្មោះ" in html and "Certificate of registration" in html
-    assert "size: A4" in client.get("/static/css/certificate.css").get_data(as_text=True)
+    with client.get("/static/css/certificate.css") as stylesheet:
+        assert "size: A4" in stylesheet.get_data(as_text=True)
     assert count_actors(app) == 1
 
 
