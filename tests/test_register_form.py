@@ -162,3 +162,9 @@ def test_session_cookie_is_secure_and_pages_carry_security_headers(client) -> No
 def test_confirmation_and_certificate_need_a_registration_in_this_session(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/register/done").status_code == 404
     assert client.get("/certificate").status_code == 404
+
+
+def test_places_sharing_a_name_show_their_code(client) -> None:  # type: ignore[no-untyped-def]
+    communes = client.get("/areas/communes?district=2503&lang=en").get_json()
+    assert {"code": "250314", "name": "Kokir (250314)"} in communes
+    assert {"code": "250301", "name": "Chan Mul"} in communes

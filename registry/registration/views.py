@@ -43,10 +43,19 @@ def _area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
     district_list = areas.districts(province)
     commune_list = areas.communes(district) if district[:2] == province else []
     return {
-        "province": [(p.code, areas.area_name(p, locale)) for p in areas.provinces()],
-        "district": [(d.code, areas.area_name(d, locale)) for d in district_list],
-        "commune": [(c.code, areas.area_name(c, locale)) for c in commune_list],
+        "province": _options(areas.provinces(), locale),
+        "district": _options(district_list, locale),
+        "commune": _options(commune_list, locale),
     }
+
+
+def _options(records: list[areas.Area], locale: str) -> list[tuple[str, str]]:
+    """(code, name) pairs; a name shared by several places (eight communes "Kokir") shows its code."""
+    names = [areas.area_name(r, locale) for r in records]
+    return [
+        (r.code, f"{name} ({r.code})" if names.count(name) > 1 else name)
+        for r, name in zip(records, names)
+    ]
 
 
 @bp.app_context_processor
@@ -165,12 +174,12 @@ def status():  # type: ignore[no-untyped-def]
 @bp.get("/areas/districts")
 def district_options():  # type: ignore[no-untyped-def]
     locale = _locale()
-    found = areas.districts(request.args.get("province", ""))
-    return jsonify([{"code": d.code, "name": areas.area_name(d, locale)} for d in found])
+    options = _options(areas.districts(request.args.get("province", "")), locale)
+    return jsonify([{"code": code, "name": name} for code, name in options])
 
 
 @bp.get("/areas/communes")
 def commune_options():  # type: ignore[no-untyped-def]
     locale = _locale()
-    found = areas.communes(request.args.get("district", ""))
-    return jsonify([{"code": c.code, "name": areas.area_name(c, locale)} for c in found])
+    options = _options(areas.communes(request.args.get("district", "")), locale)
+    return jsonify([{"code": code, "name": name} for code, name in options])
