@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from registry import config as config_module
 from registry.database import configure_engine
-from registry.extensions import babel, csrf, db, limiter, migrate
+from registry.extensions import babel, csrf, db, limiter, login_manager, migrate
 from registry.i18n import DEFAULT_LOCALE, LOCALES, TRANSLATIONS_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,13 +58,18 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
     app.jinja_env.globals["get_locale"] = get_locale
+    login_manager.init_app(app)
     limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from registry.imports.views import bp as imports_bp
     from registry.registration.views import bp as registration_bp
+    from registry.staff.views import bp as staff_bp
 
     app.register_blueprint(registration_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(imports_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -78,6 +83,10 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(_error: Exception) -> tuple[str, int]:
         return page(400, _("Bad request"), _("The request could not be understood. Nothing was saved."))
+
+    @app.errorhandler(403)
+    def forbidden(_error: Exception) -> tuple[str, int]:
+        return page(403, _("Not allowed"), _("Your account cannot open this page. Ask an administrator if you need it."))
 
     @app.errorhandler(404)
     def not_found(_error: Exception) -> tuple[str, int]:

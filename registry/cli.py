@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from registry import clock
 from registry.extensions import db
+from registry.i18n import LOCALES, translate
+from registry.imports.models import ImportBatch
+from registry.imports.reading import UnusableFile
+from registry.imports.report import report_rows
+from registry.imports.runner import BatchBusy, run_import
+from registry.imports.services import create_batch
+from registry.spreadsheets import csv_chunks
+from registry.staff.models import ROLES, StaffUser
+from registry.staff.services import StaffError, create_user, normalise_email
 from registry.stats.queries import summary
 
 
@@ -28,4 +41,93 @@ def stats_command(as_of: datetime | None, as_json: bool) -> None:
         click.echo(f"  {category}: {count}")
 
 
-commands = [stats_command]
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--province", "province_code", default=None, help="Limit the account to one province (2-digit code).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
+@with_appcontext
+def create_user_command(email: str, role: str, province_code: str | None, password_stdin: bool) -> None:
+    """Create a staff account (no default accounts or passwords exist)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(db.session, email, password, role, province_code, now=clock.now())
+        db.session.commit()
+    except StaffError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.role} account {user.email}" + (f" (province {user.province_code})" if user.province_code else ""))
+
+
+@click.command("import-actors")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the rejected and duplicate rows, with reasons, to this CSV.")
+@click.option("--by", "by_email", default=None, help="Email of the staff member the batch is recorded for.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of counts.")
+@click.option("--lang", type=click.Choice(LOCALES), default="km", show_default=True, help="Language of the reasons.")
+@click.option("--resume", "resume_batch", type=int, default=None, help="Resume an interrupted batch by its number.")
+@with_appcontext
+def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
+                          as_json: bool, lang: str, resume_batch: int | None) -> None:
+    """Import registrations from a CSV or XLSX file, through the web form's rules."""
+    if resume_batch is not None:
+        batch_id = resume_batch
+    else:
+        batch_id = _new_batch(path, by_email)
+    try:
+        batch = run_import(db.session, batch_id)
+    except BatchBusy:
+        raise click.ClickException(f"batch {batch_id} is being imported by another process, or is finished") from None
+    if batch.status == "failed" and batch.failure:
+        raise click.ClickException(translate(batch.failure["message"], "en", **batch.failure["params"]))
+    if errors_path is not None:
+        _write_report(batch, errors_path, lang)
+    if batch.same_as_batch_id:
+        click.echo(f"This file is identical to batch {batch.same_as_batch_id}; nothing was stored twice.")
+    if batch.unknown_columns:
+        click.echo("Ignored columns: " + ", ".join(batch.unknown_columns))
+    click.echo(f"Batch {batch.id}: {batch.rows} rows, {batch.imported} imported, "
+               f"{batch.duplicates} duplicates, {batch.rejected} rejected")
+    if as_json:
+        click.echo(json.dumps({
+            "rows": batch.rows, "imported": batch.imported, "duplicates": batch.duplicates,
+            "rejected": batch.rejected, "errors_file": str(errors_path) if errors_path else None,
+        }))
+
+
+def _new_batch(path: Path | None, by_email: str | None) -> int:
+    if path is None:
+        raise click.UsageError("give a PATH, or --resume BATCH")
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no such file")
+    user = None
+    if by_email:
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(by_email)))
+        if user is None:
+            raise click.ClickException(f"--by: no staff account {by_email}")
+    try:
+        batch = create_batch(
+            db.session, path.resolve(), path.name, uploaded_by_id=user.id if user else None,
+            province_code=user.province_code if user else None, now=clock.now(),
+        )
+        db.session.commit()
+    except UnusableFile as error:
+        db.session.rollback()
+        raise click.ClickException(f"{path.name}: {translate(error.message, 'en', **error.params)}") from None
+    return batch.id
+
+
+def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
+    def tr(message: str, **params: object) -> str:
+        return translate(message, lang, **params)
+
+    with errors_path.open("w", encoding="utf-8", newline="") as out:
+        for block in csv_chunks(report_rows(db.session, batch, tr)):
+            out.write(block)
+
+
+commands = [stats_command, create_user_command, import_actors_command]

@@ -13,3 +13,8 @@ def now() -> datetime:
 
 def today() -> date:
     return datetime.now(CAMBODIA).date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite gives them back naive)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -19,7 +19,7 @@ from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
-TABLES_TO_EMPTY = ("actor",)
+TABLES_TO_EMPTY = ("actor", "import_problem", "import_batch", "staff_user")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -31,8 +31,12 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+_APPS: list[Flask] = []
+
+
 def make_app(database_url: str, **extra: Any) -> Flask:
-    return create_app(
+    """An app on `database_url`; closed (threads joined, pool disposed) after the test."""
+    app = create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -40,13 +44,29 @@ def make_app(database_url: str, **extra: Any) -> Flask:
             **extra,
         }
     )
+    _APPS.append(app)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    for thread in app.extensions.get("registry.import_threads", []):
+        thread.join(timeout=60)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _close_apps() -> Iterator[None]:
+    yield
+    while _APPS:
+        close_app(_APPS.pop())
 
 
 def migrate_to_head(database_url: str) -> None:
     app = make_app(database_url)
     with app.app_context():
         upgrade()
-        db.engine.dispose()
+    close_app(_APPS.pop())
 
 
 def reset_postgres(database_url: str) -> None:
@@ -86,10 +106,7 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
-    app = make_app(database_url)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    yield make_app(database_url)
 
 
 @pytest.fixture
@@ -144,3 +161,29 @@ def valid_form(**overrides: str) -> dict[str, str]:
 def count_actors(app: Flask) -> int:
     with app.app_context():
         return db.session.execute(sa.text("SELECT count(*) FROM actor")).scalar_one()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(app: Flask, email: str, role: str, province: str | None = None) -> None:
+    runner = app.test_cli_runner()
+    args = ["create-user", email, "--role", role, "--password-stdin"]
+    if province:
+        args += ["--province", province]
+    result = runner.invoke(args=args, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/staff/login")
+    return client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def outreach(app: Flask) -> FlaskClient:
+    """A signed-in outreach officer (no province limit)."""
+    make_user(app, "outreach@example.org", "outreach")
+    client = app.test_client()
+    assert sign_in(client, "outreach@example.org").status_code == 303
+    return client

@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     Sequence,
@@ -54,6 +55,9 @@ class Actor(db.Model):  # type: ignore[name-defined]
     registered_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Outreach imports: the batch and the spreadsheet row the actor came from.
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint(_one_of("category", vocab.CATEGORIES), name="category"),

@@ -1,0 +1,1 @@
+"""Outreach bulk import: CSV/XLSX files through the same rules as the web form."""

@@ -1,0 +1,16 @@
+"""Upload form for outreach files."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField
+from wtforms.validators import InputRequired
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("File (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a .csv or .xlsx file."))])
+    consent = BooleanField(
+        _l("The people in this file agreed to be registered, after hearing what their details are used for."),
+        validators=[InputRequired(_l("Confirm that the people in the file consented, or the file cannot be imported."))],
+    )

@@ -1,0 +1,76 @@
+"""Import batches and the rows they could not store (with reasons)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.extensions import db
+
+from registry.i18n import N_
+
+STATUS_LABELS = {
+    "queued": N_("Waiting to start"),
+    "running": N_("Importing"),
+    "done": N_("Finished"),
+    "failed": N_("Stopped"),
+    "stalled": N_("Interrupted"),
+}
+
+
+class ImportBatch(db.Model):  # type: ignore[name-defined]
+    """One uploaded file: who, when, what, and how far its import has got."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    province_code: Mapped[str | None] = mapped_column(String(2))  # the uploader's limit, if any
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    file_format: Mapped[str] = mapped_column(String(4))
+    stored_path: Mapped[str] = mapped_column(String(1024))
+    header: Mapped[list[str]] = mapped_column(JSON)
+    unknown_columns: Mapped[list[str]] = mapped_column(JSON)
+    same_as_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    status: Mapped[str] = mapped_column(String(8))
+    total_rows: Mapped[int | None] = mapped_column(Integer)  # estimate until done
+    last_row: Mapped[int] = mapped_column(Integer, default=1)  # spreadsheet row fully processed
+    rows: Mapped[int] = mapped_column(Integer, default=0)  # data rows processed (blank rows skipped)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    seconds_running: Mapped[float] = mapped_column(Float, default=0.0)
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"message": msgid, "params": {...}}
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint("file_format IN ('csv', 'xlsx')", name="file_format"),
+        CheckConstraint("rows = imported + duplicates + rejected", name="counts_add_up"),
+    )
+
+
+class ImportProblem(db.Model):  # type: ignore[name-defined]
+    """A row of a batch that was not stored: rejected (field errors) or a duplicate."""
+
+    __tablename__ = "import_problem"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(9))
+    # [{"field", "message", "params"}] for rejected rows; {"number"} or {"row"} for duplicates
+    detail: Mapped[Any] = mapped_column(JSON)
+    cells: Mapped[list[str]] = mapped_column(JSON)
+
+    __table_args__ = (
+        UniqueConstraint("batch_id", "row_number"),
+        CheckConstraint("outcome IN ('rejected', 'duplicate')", name="outcome"),
+    )

@@ -1,0 +1,41 @@
+"""The error report: the rows not stored, with reasons, ready to fix and upload again."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.actors import vocab
+from registry.actors.numbers import format_number
+from registry.i18n import N_
+from registry.imports.models import ImportBatch, ImportProblem
+
+Translate = Callable[..., str]
+REPORT_COLUMNS = ("row", "outcome", "errors")
+
+
+def reasons(problem_outcome: str, detail: Any, translate: Translate) -> str:
+    """All the reasons of one row, in the reader's language."""
+    if problem_outcome == "duplicate":
+        if "row" in detail:
+            return translate(N_("Repeat of row %(row)s of this file."), row=detail["row"])
+        return translate(N_("Already registered, number %(number)s."), number=format_number(detail["number"]))
+    parts = []
+    for error in detail:
+        label = vocab.FIELD_LABELS.get(error["field"], N_("Row"))
+        parts.append(f"{translate(label)}: {translate(error['message'], **error['params'])}")
+    return " ".join(parts)
+
+
+def report_rows(session: Session, batch: ImportBatch, translate: Translate) -> Iterator[list[Any]]:
+    """Header, then one line per problem row in file order (streamed from the database)."""
+    yield [*REPORT_COLUMNS, *batch.header]
+    query = (
+        select(ImportProblem.row_number, ImportProblem.outcome, ImportProblem.detail, ImportProblem.cells)
+        .where(ImportProblem.batch_id == batch.id)
+        .order_by(ImportProblem.row_number)
+        .execution_options(yield_per=2000)
+    )
+    for row_number, outcome, detail, cells in session.execute(query):
+        yield [row_number, outcome, reasons(outcome, detail, translate), *cells]

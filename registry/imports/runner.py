@@ -1,0 +1,145 @@
+"""Running a batch: chunk by chunk, one transaction each, resumable after any crash.
+
+Each chunk's actors, problem rows and the batch's progress (the last spreadsheet row
+done, the counts) commit together, so a killed process leaves either the whole chunk or
+none of it, and a resumed run starts after the last committed row.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry import clock
+from registry.database import is_unique_violation
+from registry.i18n import N_
+from registry.imports.models import ImportBatch
+from registry.imports.reading import SourceRow, UnusableFile, open_table
+from registry.imports.services import import_chunk
+
+log = logging.getLogger(__name__)
+RETRIES = 3
+
+
+def settings() -> tuple[int, timedelta]:
+    """Chunk size and how long a silent run counts as alive, from the app's config."""
+    config = current_app.config
+    return config["IMPORT_CHUNK_ROWS"], timedelta(seconds=config["IMPORT_STALE_SECONDS"])
+
+
+class BatchBusy(RuntimeError):
+    """Another process is running this batch (its heartbeat is fresh)."""
+
+
+def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta) -> None:
+    """Mark the batch running for us: queued, failed, or running with a stale heartbeat."""
+    claimed = session.execute(
+        update(ImportBatch)
+        .where(
+            ImportBatch.id == batch_id,
+            or_(
+                ImportBatch.status.in_(("queued", "failed")),
+                (ImportBatch.status == "running") & (ImportBatch.heartbeat_at <= now - stale_after),
+            ),
+        )
+        .values(status="running", heartbeat_at=now, failure=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if claimed != 1:
+        raise BatchBusy(batch_id)
+
+
+def run_import(session: Session, batch_id: int) -> ImportBatch:
+    """Import (or resume) a batch to the end; return it with its final counts."""
+    chunk_rows, stale_after = settings()
+    claim(session, batch_id, clock.now(), stale_after)
+    batch = session.get(ImportBatch, batch_id, populate_existing=True)
+    assert batch is not None
+    if batch.started_at is None:
+        batch.started_at = clock.now()
+    try:
+        with open_table(Path(batch.stored_path), batch.file_format) as table:
+            if batch.last_row == 1:
+                batch.total_rows = table.estimated_rows
+            session.commit()
+            chunk: list[SourceRow] = []
+            for row in table.rows:
+                if row.number <= batch.last_row:
+                    continue  # done by an earlier run
+                chunk.append(row)
+                if len(chunk) >= chunk_rows:
+                    _commit_chunk(session, batch, chunk, table.columns)
+                    chunk = []
+            if chunk:
+                _commit_chunk(session, batch, chunk, table.columns)
+    except UnusableFile as error:
+        session.rollback()
+        _finish(session, batch, "failed", {"message": error.message, "params": error.params})
+        return batch
+    except Exception:
+        session.rollback()
+        log.exception("import batch %s stopped", batch_id)
+        _finish(session, batch, "failed", {"message": N_("The import stopped unexpectedly after row %(row)s. Resume it to continue."), "params": {"row": batch.last_row}})
+        raise
+    batch.total_rows = batch.rows
+    _finish(session, batch, "done", None)
+    return batch
+
+
+def _commit_chunk(session: Session, batch: ImportBatch, rows: list[SourceRow], columns: dict[str, int]) -> None:
+    started = time.perf_counter()
+    for attempt in range(RETRIES):
+        try:
+            now = clock.now()
+            import_chunk(session, batch, rows, columns, today=clock.today(), now=now)
+            batch.last_row = rows[-1].number
+            batch.heartbeat_at = now
+            batch.seconds_running += time.perf_counter() - started
+            session.commit()
+            return
+        except IntegrityError as error:
+            # A concurrent registration took one of these people between check and insert:
+            # the whole chunk rolled back; check it again.
+            session.rollback()
+            session.refresh(batch)
+            if not is_unique_violation(error) or attempt == RETRIES - 1:
+                raise
+
+
+def _finish(session: Session, batch: ImportBatch, status: str, failure: dict[str, Any] | None) -> None:
+    batch.status = status
+    batch.failure = failure
+    batch.finished_at = clock.now() if status == "done" else None
+    session.commit()
+
+
+def start_in_background(app: Flask, batch_id: int) -> threading.Thread:
+    """Run the import outside the request cycle (the page polls its progress)."""
+    from registry.extensions import db
+
+    def work() -> None:
+        with app.app_context():
+            try:
+                run_import(db.session, batch_id)
+            except BatchBusy:
+                pass
+            except Exception:  # noqa: BLE001 - recorded on the batch and logged above
+                pass
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name=f"import-{batch_id}", daemon=True)
+    threads = app.extensions.setdefault("registry.import_threads", [])
+    threads[:] = [t for t in threads if t.is_alive()]
+    threads.append(thread)
+    thread.start()
+    return thread

@@ -1,0 +1,148 @@
+"""Import operations: register a batch, and import one chunk of rows (flush only).
+
+Every row goes through `validate_registration`, the same rules as the web form; identity
+is decided by `registry.actors.identity`, in the file and against the registry, and in
+the end by the database's unique indexes.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from registry.actors.identity import IdentityIndex, find_existing, lock_identities
+from registry.actors.models import Actor
+from registry.actors.numbers import allocate_ids, registration_number
+from registry.actors.validation import FieldError, Registration, validate_registration
+from registry.i18n import N_
+from registry.imports.models import ImportBatch, ImportProblem
+from registry.imports.reading import SourceRow, detect_format, read_header
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create_batch(
+    session: Session,
+    path: Path,
+    filename: str,
+    *,
+    uploaded_by_id: int | None,
+    province_code: str | None,
+    now: datetime,
+) -> ImportBatch:
+    """Check the file up front (format, columns) and record a queued batch for it.
+
+    Raises reading.UnusableFile when the whole file must be refused.
+    """
+    file_format = detect_format(path, filename)
+    header, _columns, unknown = read_header(path, file_format)
+    sha = file_sha256(path)
+    earlier = session.scalar(
+        select(ImportBatch.id).where(ImportBatch.sha256 == sha).order_by(ImportBatch.id).limit(1)
+    )
+    batch = ImportBatch(
+        uploaded_by_id=uploaded_by_id, province_code=province_code, created_at=now,
+        filename=Path(filename).name[:255], sha256=sha, size_bytes=path.stat().st_size,
+        file_format=file_format, stored_path=str(path), header=header, unknown_columns=unknown,
+        same_as_batch_id=earlier, status="queued", last_row=1, rows=0, imported=0,
+        duplicates=0, rejected=0, seconds_running=0.0,
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+@dataclass
+class ChunkOutcome:
+    imported: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error(error: FieldError) -> dict[str, Any]:
+    return {"field": error.field, "message": error.message, "params": dict(error.params)}
+
+
+def _row_errors(batch: ImportBatch, row: SourceRow, reg: Registration | None, errors: list[FieldError]) -> list[dict[str, Any]]:
+    found = [_error(e) for e in errors]
+    if row.extra_cells:
+        found.insert(0, {"field": "row", "message": N_("This row has %(extra)s more cells than the header. Remove them or add a column name."), "params": {"extra": row.extra_cells}})
+    if reg is not None and batch.province_code and reg.province_code != batch.province_code:
+        found.append({"field": "province", "message": N_("Your account can import rows of province %(allowed)s only. Give this row to the right department."), "params": {"allowed": batch.province_code}})
+    return found
+
+
+def import_chunk(
+    session: Session, batch: ImportBatch, rows: list[SourceRow], columns: dict[str, int], *, today: date, now: datetime
+) -> ChunkOutcome:
+    """Validate, de-duplicate and store one chunk of rows; record the rest with reasons."""
+    outcome = ChunkOutcome()
+    accepted: list[tuple[SourceRow, Registration]] = []
+    in_chunk = IdentityIndex()
+    for row in rows:
+        raw = {name: row.cells[position] for name, position in columns.items()}
+        reg, field_errors = validate_registration(raw, today=today)
+        errors = _row_errors(batch, row, reg, field_errors)
+        if errors or reg is None:
+            outcome.problems.append(_problem(batch, row, "rejected", errors))
+            continue
+        earlier_row = in_chunk.find(reg)
+        if earlier_row is not None:
+            outcome.problems.append(_problem(batch, row, "duplicate", {"row": earlier_row}))
+            continue
+        in_chunk.add(reg, row.number)
+        accepted.append((row, reg))
+
+    lock_identities(session, [reg for _, reg in accepted])
+    existing = find_existing(session, [reg for _, reg in accepted])
+    new: list[tuple[SourceRow, Registration]] = []
+    for (row, reg), match in zip(accepted, existing):
+        if match is None:
+            new.append((row, reg))
+        elif match.import_batch_id == batch.id and match.source_row is not None:
+            outcome.problems.append(_problem(batch, row, "duplicate", {"row": match.source_row}))
+        else:
+            outcome.problems.append(_problem(batch, row, "duplicate", {"number": match.registration_number}))
+
+    ids = allocate_ids(session, len(new))
+    if new:
+        session.execute(
+            insert(Actor.__table__),
+            [
+                {
+                    "id": actor_id, "registration_number": registration_number(actor_id),
+                    "category": reg.category, "full_name": reg.full_name, "name_key": reg.name_key,
+                    "gender": reg.gender, "date_of_birth": reg.date_of_birth, "national_id": reg.national_id,
+                    "phone": reg.phone, "province_code": reg.province_code, "district_code": reg.district_code,
+                    "commune_code": reg.commune_code, "sector": reg.sector, "business_name": reg.business_name,
+                    "workers": reg.workers, "channel": "outreach", "registered_on": reg.registered_on,
+                    "created_at": now, "consented_at": batch.created_at,
+                    "import_batch_id": batch.id, "source_row": row.number,
+                }
+                for actor_id, (row, reg) in zip(ids, new)
+            ],
+        )
+    if outcome.problems:
+        session.execute(insert(ImportProblem.__table__), outcome.problems)
+    outcome.imported = len(new)
+    duplicates = sum(1 for p in outcome.problems if p["outcome"] == "duplicate")
+    batch.rows += len(rows)
+    batch.imported += outcome.imported
+    batch.duplicates += duplicates
+    batch.rejected += len(outcome.problems) - duplicates
+    session.flush()
+    return outcome
+
+
+def _problem(batch: ImportBatch, row: SourceRow, outcome: str, detail: Any) -> dict[str, Any]:
+    return {"batch_id": batch.id, "row_number": row.number, "outcome": outcome, "detail": detail, "cells": row.cells}

@@ -1,0 +1,1 @@
+"""Staff accounts (outreach, ministry, admin), sign-in and role checks."""

@@ -1,0 +1,33 @@
+"""Role checks for staff pages: least privilege, one decorator."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+from registry.extensions import login_manager
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def roles_required(*roles: str) -> Callable[[View], View]:
+    """Signed-in staff with one of `roles` only: others get the sign-in page or 403."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def may_see_province(user: Any, province_code: str) -> bool:
+    return user.province_code is None or user.province_code == province_code

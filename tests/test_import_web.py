@@ -1,0 +1,145 @@
+"""Upload through the web: the same outcomes as the CLI, live progress, report, refusals."""
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import count_actors, csrf_token, make_user, sign_in
+from tests.import_files import expected_outcomes, good, mixed_rows, write_csv
+
+
+def upload(client, path: Path | None, *, name: str | None = None, data: bytes | None = None, consent: bool = True):  # type: ignore[no-untyped-def]
+    body = data if data is not None else path.read_bytes()  # type: ignore[union-attr]
+    form = {"csrf_token": csrf_token(client, "/staff/imports"), "file": (io.BytesIO(body), name or path.name)}  # type: ignore[union-attr]
+    if consent:
+        form["consent"] = "y"
+    return client.post("/staff/imports", data=form, content_type="multipart/form-data")
+
+
+def wait_until_done(client, location: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = client.get(location + "/progress").get_json()
+        if progress["status"] in ("done", "failed"):
+            return progress
+        time.sleep(0.05)
+    raise AssertionError("import did not finish")
+
+
+def test_web_upload_gives_the_same_outcomes_as_the_cli(outreach, app, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(tmp_path / "mixed.csv", [row for row, _, _ in mixed_rows()])
+    response = upload(outreach, path)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    progress = wait_until_done(outreach, location)
+    expected = expected_outcomes()
+    assert progress["status"] == "done"
+    assert progress["rows"] == progress["total_rows"] == len(expected)
+    assert progress["imported"] == sum(1 for o in expected.values() if o == "imported")
+    page = outreach.get(location).get_data(as_text=True)
+    assert 'id="imported">%d<' % progress["imported"] in page
+    report = outreach.get(progress["report_url"])
+    assert report.headers["Content-Type"].startswith("text/csv")
+    web_lines = report.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    # The CLI's report of the same file (re-imported: everything now a duplicate or rejected) has
+    # the same rejected rows, reason for reason.
+    cli_report = tmp_path / "cli.csv"
+    result = runner.invoke(args=["import-actors", str(path), "--errors", str(cli_report), "--lang", "km"])
+    assert result.exit_code == 0
+    cli_lines = cli_report.read_text(encoding="utf-8-sig").splitlines()
+    rejected = lambda lines: [l for l in lines if ",rejected," in l]  # noqa: E731
+    assert rejected(web_lines) == rejected(cli_lines) and len(rejected(web_lines)) == sum(1 for o in expected.values() if o == "rejected")
+
+
+def test_upload_needs_consent_and_a_usable_file(outreach, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(tmp_path / "ok.csv", [good(1)])
+    assert upload(outreach, path, consent=False).status_code == 422
+    outreach.get("/staff/imports?lang=en")
+    cases = [
+        (b"category,full_name\n", "cols.csv", "no column gender"),
+        (path.read_bytes(), "ok.txt", "Only .csv and .xlsx"),
+        (path.read_bytes(), "ok.xlsx", "not an Excel workbook"),
+    ]
+    for data, name, message in cases:
+        response = upload(outreach, None, name=name, data=data)
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert count_actors(app) == 0
+    assert not any((Path(app.instance_path) / "imports").glob("*.txt"))
+
+
+def test_too_large_upload_gets_a_clear_413(database_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_app
+
+    app = make_app(database_url, MAX_CONTENT_LENGTH=2048)
+    make_user(app, "o@example.org", "outreach")
+    client = app.test_client()
+    sign_in(client, "o@example.org")
+    path = write_csv(tmp_path / "big.csv", [good(n) for n in range(200)])
+    response = upload(client, path)
+    assert response.status_code == 413
+    assert count_actors(app) == 0
+
+
+def _workbook_with_sheet(xml: str) -> bytes:
+    """A minimal XLSX whose first sheet is `xml`."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", xml)
+    return out.getvalue()
+
+
+def test_xml_entity_tricks_are_refused(outreach, app) -> None:  # type: ignore[no-untyped-def]
+    laughs = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>'
+    outreach.get("/staff/imports?lang=en")
+    response = upload(outreach, None, name="lol.xlsx", data=_workbook_with_sheet(laughs))
+    assert response.status_code == 422
+    assert "cannot be opened safely" in response.get_data(as_text=True)
+
+
+def test_zip_bombs_are_refused(outreach, app) -> None:  # type: ignore[no-untyped-def]
+    huge = '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + " " * (30 * 1024 * 1024) + "</sheetData></worksheet>"
+    outreach.get("/staff/imports?lang=en")
+    response = upload(outreach, None, name="bomb.xlsx", data=_workbook_with_sheet(huge))
+    assert response.status_code == 422
+    assert "zip bomb" in response.get_data(as_text=True)
+
+
+def test_other_staff_cannot_see_a_batch_and_province_limits_hold(app, outreach, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    response = upload(outreach, write_csv(tmp_path / "a.csv", [good(1)]))
+    location = response.headers["Location"]
+    wait_until_done(outreach, location)
+    make_user(app, "kampot@example.org", "outreach", province="07")
+    other = app.test_client()
+    sign_in(other, "kampot@example.org")
+    assert other.get(location).status_code == 404
+    assert other.get(location + "/report.csv").status_code == 404
+    mixed = write_csv(tmp_path / "b.csv", [good(2, province="07", district="0701", commune="070101"), good(3)])
+    progress = wait_until_done(other, upload(other, mixed).headers["Location"])
+    assert (progress["imported"], progress["rejected"]) == (1, 1)
+    make_user(app, "admin@example.org", "admin")
+    admin = app.test_client()
+    sign_in(admin, "admin@example.org")
+    assert admin.get(location).status_code == 200
+
+
+def test_templates_download(outreach) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    csv_template = outreach.get("/staff/imports/template.csv").get_data()
+    assert csv_template.startswith(b"\xef\xbb\xbfcategory,full_name,gender,date_of_birth,national_id,phone,province")
+    book = load_workbook(io.BytesIO(outreach.get("/staff/imports/template.xlsx").get_data()))
+    assert book.sheetnames == ["registrations", "instructions", "areas"]
+    guide = [[c.value for c in row] for row in book["instructions"].iter_rows()]
+    assert any(row[2] == "sector" and "food_service" in (row[-1] or "") for row in guide)
+    assert any("\u1780" <= ch <= "\u17ff" for ch in guide[1][0])
+    assert book["areas"].max_row == 1 + 25 + 210 + 1661
