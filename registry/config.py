@@ -47,8 +47,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(os.environ.get("REGISTRY_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)),
         "RATELIMIT_STORAGE_URI": os.environ.get("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _flag("REGISTRY_RATELIMIT_ENABLED", True),
-        "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 2000)),
+        "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 5000)),
         "IMPORT_STALE_SECONDS": int(os.environ.get("REGISTRY_IMPORT_STALE_SECONDS", 60)),
+        # Validation runs in this many extra processes for files of at least MIN_ROWS rows.
+        "IMPORT_WORKERS": int(os.environ.get("REGISTRY_IMPORT_WORKERS", 1)),
+        "IMPORT_PARALLEL_MIN_ROWS": int(os.environ.get("REGISTRY_IMPORT_PARALLEL_MIN_ROWS", 20000)),
         "BABEL_DEFAULT_LOCALE": "km",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }

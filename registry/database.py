@@ -22,6 +22,7 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages of a large registry stay in memory
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -77,9 +77,12 @@ def upgrade():
         "uq_actor_identity_contact", "actor", ["category", "phone", "date_of_birth", "name_key"], unique=True,
         sqlite_where=sa.text("national_id IS NULL"), postgresql_where=sa.text("national_id IS NULL"),
     )
-    op.create_index("ix_actor_registered_on_category", "actor", ["registered_on", "category"])
-    op.create_index("ix_actor_area", "actor", ["province_code", "district_code", "commune_code"])
-    op.create_index("ix_actor_phone", "actor", ["phone"])
+    # The same person with a national ID, looked up by phone for a registration without one
+    # (uq_actor_identity_contact serves the lookups of people without one).
+    op.create_index(
+        "ix_actor_phone_with_national_id", "actor", ["category", "phone"],
+        sqlite_where=sa.text("national_id IS NOT NULL"), postgresql_where=sa.text("national_id IS NOT NULL"),
+    )
 
     id_counter = op.create_table(
         "id_counter",
@@ -92,9 +95,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("id_counter")
-    op.drop_index("ix_actor_phone", table_name="actor")
-    op.drop_index("ix_actor_area", table_name="actor")
-    op.drop_index("ix_actor_registered_on_category", table_name="actor")
+    op.drop_index("ix_actor_phone_with_national_id", table_name="actor")
     op.drop_index("uq_actor_identity_contact", table_name="actor")
     op.drop_index("uq_actor_identity_national_id", table_name="actor")
     op.drop_table("actor")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Protocol, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from registry.actors.models import Actor
@@ -61,10 +61,12 @@ class IdentityIndex:
     def find(self, person: Person) -> object | None:
         """The tag of a person already in the index who is `person`, or None."""
         key = nid_key(person)
-        candidates = (self._by_nid.get(key, []) if key else []) + self._by_contact.get(contact_key(person), [])
-        for other, tag in candidates:
-            if same_person(person, other):
-                return tag
+        for table, lookup in ((self._by_nid, key), (self._by_contact, contact_key(person))):
+            if lookup is None or lookup not in table:
+                continue
+            for other, tag in table[lookup]:
+                if same_person(person, other):
+                    return tag
         return None
 
 
@@ -98,10 +100,24 @@ def find_existing(session: Session, people: Sequence[Person]) -> list[Existing |
         for row in session.execute(query):
             found = Existing(*row)
             index.add(found, found)
-    phones = {person.phone for person in people}
-    for row in session.execute(select(*columns).where(Actor.phone.in_(phones))):
-        found = Existing(*row)
-        index.add(found, found)
+    phones_by_category: dict[str, set[str]] = defaultdict(set)
+    for person in people:
+        phones_by_category[person.category].add(person.phone)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for category, phones in phones_by_category.items():
+        # Two queries, so each can use its partial index: uq_actor_identity_contact for people
+        # without a national ID, ix_actor_phone_with_national_id for people with one. SQLite's
+        # planner, without statistics, would range-scan the national ID index instead: say which.
+        for condition, index_name in (("IS NULL", "uq_actor_identity_contact"),
+                                      ("IS NOT NULL", "ix_actor_phone_with_national_id")):
+            query = text(
+                f"SELECT {', '.join(c.key for c in columns)} FROM actor"
+                f"{f' INDEXED BY {index_name}' if sqlite else ''}"
+                f" WHERE category = :category AND phone IN :phones AND national_id {condition}"
+            ).bindparams(bindparam("phones", expanding=True)).columns(*columns)
+            for row in session.execute(query, {"category": category, "phones": list(phones)}):
+                found = Existing(*row)
+                index.add(found, found)
     return [index.find(person) for person in people]  # type: ignore[misc]
 
 

@@ -100,10 +100,14 @@ class Actor(db.Model):  # type: ignore[name-defined]
             sqlite_where=text("national_id IS NULL"),
             postgresql_where=text("national_id IS NULL"),
         ),
-        # Counting as of a date, by category (the stats command and the dashboard).
-        Index("ix_actor_registered_on_category", "registered_on", "category"),
-        Index("ix_actor_area", "province_code", "district_code", "commune_code"),
-        Index("ix_actor_phone", "phone"),
+        # The same person with a national ID, looked up by phone for a registration without one.
+        Index(
+            "ix_actor_phone_with_national_id",
+            "category",
+            "phone",
+            sqlite_where=text("national_id IS NOT NULL"),
+            postgresql_where=text("national_id IS NOT NULL"),
+        ),
     )
 
 

@@ -5,6 +5,8 @@ neighbouring digits, the two commonest errors when a number is read out over a p
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -24,18 +26,23 @@ _DAMM = (
 )
 
 
-def damm_digit(digits: str) -> str:
-    interim = 0
+def damm_digit(digits: str, interim: int = 0) -> str:
     for char in digits:
         interim = _DAMM[interim][ord(char) - 48]
     return str(interim)
+
+
+@lru_cache(maxsize=4096)
+def _damm_state(prefix: str) -> int:
+    """Damm interim digit after `prefix` (serials are allocated in runs: prefixes repeat)."""
+    return int(damm_digit(prefix))
 
 
 def registration_number(serial: int) -> str:
     body = f"{serial:0{SERIAL_DIGITS}d}"
     if len(body) != SERIAL_DIGITS:
         raise OverflowError("registration serial exhausted")
-    return body + damm_digit(body)
+    return body + damm_digit(body[6:], _damm_state(body[:6]))
 
 
 def normalise_number(typed: str) -> str | None:

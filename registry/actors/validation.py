@@ -23,6 +23,7 @@ _KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")  # zero-width space (common in Khmer), BOM
 _NAME_PUNCTUATION = frozenset(".-'’")
+_IDENTITY_IGNORED = str.maketrans("", "", " .-'’")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _WHOLE = re.compile(r"(\d+)(?:\.0+)?")
@@ -30,18 +31,17 @@ _PHONE_REGION = "KH"
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]+")
 
 
-def _compiled_kh_patterns() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
-    """libphonenumber's own KH patterns, compiled once for the fast path of parse_phone."""
+def _compiled_kh_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """libphonenumber's own KH patterns, compiled once for the fast path of parse_phone:
+    the general pattern, and any number type (mobile, fixed line, ...) in one expression."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(_PHONE_REGION)
-    types = (meta.fixed_line, meta.mobile, meta.toll_free, meta.premium_rate, meta.shared_cost,
+    types = (meta.mobile, meta.fixed_line, meta.toll_free, meta.premium_rate, meta.shared_cost,
              meta.personal_number, meta.voip, meta.pager, meta.uan, meta.voicemail)
-    return (
-        re.compile(meta.general_desc.national_number_pattern),
-        tuple(re.compile(d.national_number_pattern) for d in types if d and d.national_number_pattern),
-    )
+    any_type = "|".join(f"(?:{d.national_number_pattern})" for d in types if d and d.national_number_pattern)
+    return re.compile(meta.general_desc.national_number_pattern), re.compile(any_type)
 
 
-_KH_GENERAL, _KH_TYPES = _compiled_kh_patterns()
+_KH_GENERAL, _KH_ANY_TYPE = _compiled_kh_patterns()
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,42 @@ def _coded(value: Any, kind: str) -> str:
     return code
 
 
+_MISS = object()
+MEMO_LIMIT = 100_000
+
+
+def _memo(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Remember a parser's answer per text: categories, places and dates repeat down a file.
+
+    A failure is remembered as (message, params) and raised afresh each time.
+    """
+    answers: dict[str, Any] = {}
+
+    def parse(value: Any) -> Any:
+        if value.__class__ is not str:
+            return parser(value)
+        answer = answers.get(value, _MISS)
+        if answer is _MISS:
+            try:
+                answer = parser(value)
+            except Problem as problem:
+                answer = _Failure(problem.message, problem.params)
+            if len(answers) < MEMO_LIMIT:
+                answers[value] = answer
+        if answer.__class__ is _Failure:
+            raise Problem(answer.message, **answer.params)
+        return answer
+
+    parse.__wrapped__ = parser  # type: ignore[attr-defined]
+    return parse
+
+
+@dataclass(frozen=True)
+class _Failure:
+    message: str
+    params: Mapping[str, Any]
+
+
 # --------------------------------------------------------------------------- field parsers
 def parse_category(value: Any) -> str:
     return _coded(value, "category")
@@ -163,6 +199,15 @@ def parse_full_name(value: Any) -> str:
     name = normalise_name(value)
     if not name:
         raise Problem(N_("Required. Write the name as on the ID card."))
+    if not name.translate(_IDENTITY_IGNORED).isalpha():
+        _check_name_characters(name)
+    if not 2 <= len(name) <= 100:
+        raise Problem(N_("Must be 2 to 100 characters long (now %(length)s)."), length=len(name))
+    return name
+
+
+def _check_name_characters(name: str) -> None:
+    """Letters and combining marks (Khmer vowel signs, coeng) of any script; nothing else."""
     for char in name:
         if char == " " or char in _NAME_PUNCTUATION:
             continue
@@ -171,15 +216,11 @@ def parse_full_name(value: Any) -> str:
                 N_("“%(char)s” is not allowed in a name. Use letters, spaces, “.”, “-” and “'” only."),
                 char=char if char.isprintable() else repr(char),
             )
-    if not 2 <= len(name) <= 100:
-        raise Problem(N_("Must be 2 to 100 characters long (now %(length)s)."), length=len(name))
-    return name
 
 
 def identity_name(full_name: str) -> str:
     """Name as compared for identity: case, spaces and punctuation ignored."""
-    folded = unicodedata.normalize("NFKC", full_name).casefold()
-    return "".join(ch for ch in folded if ch != " " and ch not in _NAME_PUNCTUATION)
+    return unicodedata.normalize("NFKC", full_name).casefold().translate(_IDENTITY_IGNORED)
 
 
 def parse_date(value: Any) -> date:
@@ -203,9 +244,7 @@ def parse_date(value: Any) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise Problem(
-            N_("%(value)s is not a real calendar date. Check the day and the month."), value=text
-        ) from None
+        raise Problem(N_("%(value)s is not a real calendar date. Check the day and the month."), value=text) from None
 
 
 def parse_national_id(value: Any) -> str | None:
@@ -230,7 +269,7 @@ def _phone_fast(text: str) -> str | None:
         national = digits[1:]
     else:
         return None
-    if national.isdigit() and _KH_GENERAL.fullmatch(national) and any(p.fullmatch(national) for p in _KH_TYPES):
+    if national.isdigit() and _KH_GENERAL.fullmatch(national) and _KH_ANY_TYPE.fullmatch(national):
         return "+855" + national
     return None
 
@@ -280,7 +319,7 @@ def parse_workers(value: Any) -> int:
 def parse_registered_on(value: Any, today: date) -> date:
     if not clean_text(value) and not isinstance(value, date):
         return today
-    day = parse_date(value)
+    day = _parse_day(value)
     if day > today:
         raise Problem(N_("Cannot be in the future. Use today's date or an earlier one."))
     return day
@@ -312,10 +351,19 @@ _FINDERS: dict[str, Callable[..., Any]] = {
 
 
 def _parse_area(raw: Mapping[str, Any], errors: list[FieldError]) -> tuple[str, str, str] | None:
+    texts = (clean_text(raw.get("province")), clean_text(raw.get("district")), clean_text(raw.get("commune")))
+    codes, found = _area(*texts)
+    errors.extend(found)
+    return codes
+
+
+@lru_cache(maxsize=MEMO_LIMIT)
+def _area(*texts: str) -> tuple[tuple[str, str, str] | None, tuple[FieldError, ...]]:
     """Resolve province, district and commune, each inside its parent; they must nest."""
+    errors: list[FieldError] = []
     codes: list[str] = []
     for position, (name, finder) in enumerate(_FINDERS.items()):
-        text = clean_text(raw.get(name))
+        text = texts[position]
         not_found, elsewhere = _AREA_MESSAGES[name]
         if not text:
             errors.append(FieldError(name, N_("Required. Choose from the list or write the official code.")))
@@ -331,18 +379,19 @@ def _parse_area(raw: Mapping[str, Any], errors: list[FieldError]) -> tuple[str, 
             errors.append(FieldError(name, elsewhere or not_found, {"value": exc.found.code, "parent": parent}))
         except areas.AreaNotFound:
             errors.append(FieldError(name, not_found, {"value": text[:60]}))
-    return (codes[0], codes[1], codes[2]) if len(codes) == 3 else None
+    return ((codes[0], codes[1], codes[2]) if len(codes) == 3 else None), tuple(errors)
 
 
 _SIMPLE_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "category": parse_category,
+    "category": _memo(parse_category),
     "full_name": parse_full_name,
-    "gender": parse_gender,
-    "date_of_birth": parse_date,
+    "gender": _memo(parse_gender),
+    "date_of_birth": _memo(parse_date),
     "national_id": parse_national_id,
     "phone": parse_phone,
-    "sector": parse_sector,
+    "sector": _memo(parse_sector),
 }
+_parse_day = _memo(parse_date)
 
 
 def validate_registration(
@@ -359,7 +408,10 @@ def validate_registration(
             errors.append(FieldError(name, problem.message, problem.params))
 
     for name, parser in _SIMPLE_FIELDS.items():
-        run(name, parser)
+        try:
+            values[name] = parser(raw.get(name))
+        except Problem as problem:
+            errors.append(FieldError(name, problem.message, problem.params))
     run("registered_on", parse_registered_on, today)
     area = _parse_area(raw, errors)
 

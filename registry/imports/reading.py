@@ -131,10 +131,13 @@ def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
 
 def _rows(raw_rows: Iterator[Any], width: int) -> Iterator[SourceRow]:
     for number, raw in enumerate(raw_rows, start=2):
-        cells = [_text(v) for v in raw]
-        if not any(c.strip() for c in cells):
+        if raw.__class__ is list and "\x1f'" not in "\x1f" + "\x1f".join(raw):
+            cells = raw  # a CSV row of plain text with no formula marker: nothing to convert
+        else:
+            cells = [_text(v) for v in raw]
+        if not "".join(cells).strip():
             continue  # blank rows are skipped, but keep their number
-        extra = sum(1 for c in cells[width:] if c.strip())
+        extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
         elif not extra:

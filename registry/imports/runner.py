@@ -7,11 +7,14 @@ none of it, and a resumed run starts after the last committed row.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
-from datetime import datetime, timedelta
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import or_, update
@@ -23,7 +26,7 @@ from registry.database import is_unique_violation
 from registry.i18n import N_
 from registry.imports.models import ImportBatch
 from registry.imports.reading import SourceRow, UnusableFile, open_table
-from registry.imports.services import import_chunk
+from registry.imports.services import check_rows, store_chunk
 
 log = logging.getLogger(__name__)
 RETRIES = 3
@@ -60,6 +63,7 @@ def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta
 
 def run_import(session: Session, batch_id: int) -> ImportBatch:
     """Import (or resume) a batch to the end; return it with its final counts."""
+    config = current_app.config
     chunk_rows, stale_after = settings()
     claim(session, batch_id, clock.now(), stale_after)
     batch = session.get(ImportBatch, batch_id, populate_existing=True)
@@ -71,16 +75,13 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
             if batch.last_row == 1:
                 batch.total_rows = table.estimated_rows
             session.commit()
-            chunk: list[SourceRow] = []
-            for row in table.rows:
-                if row.number <= batch.last_row:
-                    continue  # done by an earlier run
-                chunk.append(row)
-                if len(chunk) >= chunk_rows:
-                    _commit_chunk(session, batch, chunk, table.columns)
-                    chunk = []
-            if chunk:
-                _commit_chunk(session, batch, chunk, table.columns)
+            workers = config["IMPORT_WORKERS"] if (table.estimated_rows or 0) >= config["IMPORT_PARALLEL_MIN_ROWS"] else 0
+            chunks = _chunks(table.rows, batch.last_row, chunk_rows)
+            checked = _checked(chunks, table.columns, clock.today(), batch.province_code, workers)
+            mark = time.perf_counter()
+            for rows, results in checked:
+                _commit_chunk(session, batch, rows, results, mark)
+                mark = time.perf_counter()
     except UnusableFile as error:
         session.rollback()
         _finish(session, batch, "failed", {"message": error.message, "params": error.params})
@@ -95,12 +96,49 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     return batch
 
 
-def _commit_chunk(session: Session, batch: ImportBatch, rows: list[SourceRow], columns: dict[str, int]) -> None:
-    started = time.perf_counter()
+def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[list[SourceRow]]:
+    """Rows after `last_done` (an earlier run did those), in lists of `size`."""
+    chunk: list[SourceRow] = []
+    for row in rows:
+        if row.number <= last_done:
+            continue
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _checked(
+    chunks: Iterator[list[SourceRow]], columns: dict[str, int], today: date, province_code: str | None, workers: int
+) -> Iterator[tuple[list[SourceRow], list[Any]]]:
+    """Each chunk with its validation results, in file order.
+
+    With workers, validation (pure) runs in other processes while this one writes the
+    previous chunks: a few chunks in flight at most, so memory stays flat.
+    """
+    if workers <= 0:
+        for rows in chunks:
+            yield rows, check_rows(rows, columns, today, province_code)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: deque[tuple[list[SourceRow], Future[list[Any]]]] = deque()
+        for rows in chunks:
+            pending.append((rows, pool.submit(check_rows, rows, columns, today, province_code)))
+            if len(pending) > workers + 1:
+                done_rows, future = pending.popleft()
+                yield done_rows, future.result()
+        while pending:
+            done_rows, future = pending.popleft()
+            yield done_rows, future.result()
+
+
+def _commit_chunk(session: Session, batch: ImportBatch, rows: list[SourceRow], checked: list[Any], started: float) -> None:
     for attempt in range(RETRIES):
         try:
             now = clock.now()
-            import_chunk(session, batch, rows, columns, today=clock.today(), now=now)
+            store_chunk(session, batch, rows, checked, now=now)
             batch.last_row = rows[-1].number
             batch.heartbeat_at = now
             batch.seconds_running += time.perf_counter() - started
@@ -108,7 +146,7 @@ def _commit_chunk(session: Session, batch: ImportBatch, rows: list[SourceRow], c
             return
         except IntegrityError as error:
             # A concurrent registration took one of these people between check and insert:
-            # the whole chunk rolled back; check it again.
+            # the whole chunk rolled back; de-duplicate it again.
             session.rollback()
             session.refresh(batch)
             if not is_unique_violation(error) or attempt == RETRIES - 1:

@@ -7,7 +7,8 @@ the end by the database's unique indexes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from registry.actors.identity import IdentityIndex, find_existing, lock_identities
-from registry.actors.models import Actor
-from registry.actors.numbers import allocate_ids, registration_number
+from registry.actors.services import insert_actors
 from registry.actors.validation import FieldError, Registration, validate_registration
 from registry.i18n import N_
 from registry.imports.models import ImportBatch, ImportProblem
@@ -73,35 +73,62 @@ def _error(error: FieldError) -> dict[str, Any]:
     return {"field": error.field, "message": error.message, "params": dict(error.params)}
 
 
-def _row_errors(batch: ImportBatch, row: SourceRow, reg: Registration | None, errors: list[FieldError]) -> list[dict[str, Any]]:
+def _row_errors(row: SourceRow, reg: Registration | None, errors: list[FieldError], province_code: str | None) -> list[dict[str, Any]]:
     found = [_error(e) for e in errors]
     if row.extra_cells:
         found.insert(0, {"field": "row", "message": N_("This row has %(extra)s more cells than the header. Remove them or add a column name."), "params": {"extra": row.extra_cells}})
-    if reg is not None and batch.province_code and reg.province_code != batch.province_code:
-        found.append({"field": "province", "message": N_("Your account can import rows of province %(allowed)s only. Give this row to the right department."), "params": {"allowed": batch.province_code}})
+    if reg is not None and province_code and reg.province_code != province_code:
+        found.append({"field": "province", "message": N_("Your account can import rows of province %(allowed)s only. Give this row to the right department."), "params": {"allowed": province_code}})
     return found
+
+
+Checked = tuple  # a Registration's fields as a tuple, or a list of error dicts
+_as_tuple = attrgetter(*(f.name for f in fields(Registration)))  # dataclasses.astuple deep-copies
+
+
+def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None) -> list[Any]:
+    """The validation core over a chunk, and repeats inside it: pure, so it can run in a
+    worker process. One result per row: the clean registration as a tuple, the row's
+    errors as a list, or (an int) the earlier row of the chunk that is the same person.
+    """
+    results: list[Any] = []
+    in_chunk = IdentityIndex()
+    for row in rows:
+        raw = {name: row.cells[position] for name, position in columns.items()}
+        reg, field_errors = validate_registration(raw, today=today)
+        errors = _row_errors(row, reg, field_errors, province_code) if (field_errors or row.extra_cells or province_code) else []
+        if errors or reg is None:
+            results.append(errors)
+            continue
+        earlier = in_chunk.find(reg)
+        if earlier is not None:
+            results.append(earlier)
+            continue
+        in_chunk.add(reg, row.number)
+        results.append(_as_tuple(reg))
+    return results
 
 
 def import_chunk(
     session: Session, batch: ImportBatch, rows: list[SourceRow], columns: dict[str, int], *, today: date, now: datetime
 ) -> ChunkOutcome:
     """Validate, de-duplicate and store one chunk of rows; record the rest with reasons."""
+    return store_chunk(session, batch, rows, check_rows(rows, columns, today, batch.province_code), now=now)
+
+
+def store_chunk(
+    session: Session, batch: ImportBatch, rows: list[SourceRow], checked: list[Any], *, now: datetime
+) -> ChunkOutcome:
+    """De-duplicate checked rows against the registry (earlier chunks included) and store them."""
     outcome = ChunkOutcome()
     accepted: list[tuple[SourceRow, Registration]] = []
-    in_chunk = IdentityIndex()
-    for row in rows:
-        raw = {name: row.cells[position] for name, position in columns.items()}
-        reg, field_errors = validate_registration(raw, today=today)
-        errors = _row_errors(batch, row, reg, field_errors)
-        if errors or reg is None:
-            outcome.problems.append(_problem(batch, row, "rejected", errors))
-            continue
-        earlier_row = in_chunk.find(reg)
-        if earlier_row is not None:
-            outcome.problems.append(_problem(batch, row, "duplicate", {"row": earlier_row}))
-            continue
-        in_chunk.add(reg, row.number)
-        accepted.append((row, reg))
+    for row, result in zip(rows, checked):
+        if result.__class__ is list:
+            outcome.problems.append(_problem(batch, row, "rejected", result))
+        elif result.__class__ is int:
+            outcome.problems.append(_problem(batch, row, "duplicate", {"row": result}))
+        else:
+            accepted.append((row, Registration(*result)))
 
     lock_identities(session, [reg for _, reg in accepted])
     existing = find_existing(session, [reg for _, reg in accepted])
@@ -114,24 +141,12 @@ def import_chunk(
         else:
             outcome.problems.append(_problem(batch, row, "duplicate", {"number": match.registration_number}))
 
-    ids = allocate_ids(session, len(new))
-    if new:
-        session.execute(
-            insert(Actor.__table__),
-            [
-                {
-                    "id": actor_id, "registration_number": registration_number(actor_id),
-                    "category": reg.category, "full_name": reg.full_name, "name_key": reg.name_key,
-                    "gender": reg.gender, "date_of_birth": reg.date_of_birth, "national_id": reg.national_id,
-                    "phone": reg.phone, "province_code": reg.province_code, "district_code": reg.district_code,
-                    "commune_code": reg.commune_code, "sector": reg.sector, "business_name": reg.business_name,
-                    "workers": reg.workers, "channel": "outreach", "registered_on": reg.registered_on,
-                    "created_at": now, "consented_at": batch.created_at,
-                    "import_batch_id": batch.id, "source_row": row.number,
-                }
-                for actor_id, (row, reg) in zip(ids, new)
-            ],
-        )
+    insert_actors(
+        session,
+        [reg for _, reg in new],
+        channel="outreach", now=now, consented_at=batch.created_at,
+        import_batch_id=batch.id, source_rows=[row.number for row, _ in new],
+    )
     if outcome.problems:
         session.execute(insert(ImportProblem.__table__), outcome.problems)
     outcome.imported = len(new)
