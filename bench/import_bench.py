@@ -118,6 +118,7 @@ def main() -> None:
         kind, csv_path, db_path = sys.argv[2:5]
         figures = (child_import if kind == "import" else child_raw)(csv_path, db_path)
         figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        figures["worker_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(json.dumps(figures))
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
@@ -132,7 +133,8 @@ def main() -> None:
     print(f"raw limit (csv + sqlite3.executemany, same unique indexes, one transaction): "
           f"{raw_rate:,.0f} rows/s, {raw['seconds']:.1f} s, peak {raw['peak_mb']:.0f} MB")
     print(f"import-actors path (validation, duplicate checks, chunks, report rows): "
-          f"{our_rate:,.0f} rows/s, {ours['seconds']:.1f} s, peak {ours['peak_mb']:.0f} MB")
+          f"{our_rate:,.0f} rows/s, {ours['seconds']:.1f} s, peak {ours['peak_mb']:.0f} MB"
+          f" (reader/validator process: {ours['worker_peak_mb']:.0f} MB)")
     print(f"ratio to raw limit: {our_rate / raw_rate:.2f}")
 
 

@@ -157,3 +157,28 @@ def test_province_limited_account_imports_only_its_province(runner, app, tmp_pat
     with app.app_context():
         provinces = db.session.execute(sa.text("SELECT province_code FROM actor")).scalars().all()
     assert provinces == ["07"]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_reading_and_validating_in_a_worker_process_gives_the_same_result(database_url, tmp_path: Path, parallel: bool) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_app
+
+    app = make_app(database_url, IMPORT_WORKERS=1 if parallel else 0, IMPORT_PARALLEL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=7)
+    report = tmp_path / "r.csv"
+    summary = run_import(app.test_cli_runner(), mixed_file(tmp_path), "--errors", str(report))
+    expected = expected_outcomes()
+    assert summary["rows"] == len(expected)
+    assert {int(r["row"]): r["outcome"] for r in read_report(report)} == {n: o for n, o in expected.items() if o != "imported"}
+    assert count_actors(app) == summary["imported"]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_row_that_cannot_be_read_stops_the_import_with_its_number(database_url, tmp_path: Path, parallel: bool) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_app
+
+    app = make_app(database_url, IMPORT_WORKERS=1 if parallel else 0, IMPORT_PARALLEL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=2)
+    rows = [good(1), good(2), good(3, full_name="x" * (2 * 1024 * 1024))]
+    result = app.test_cli_runner().invoke(args=["import-actors", str(write_csv(tmp_path / "huge.csv", rows)), "--json"])
+    assert result.exit_code != 0
+    assert "cannot be read" in result.output
+    assert count_actors(app) == 2  # the chunk before the bad row was stored; the batch says where it stopped

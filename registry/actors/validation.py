@@ -392,6 +392,8 @@ _SIMPLE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "sector": _memo(parse_sector),
 }
 _parse_day = _memo(parse_date)
+_FIELDS = tuple(_SIMPLE_FIELDS.items())
+_MICRO_FIELDS = _FIELDS + (("business_name", parse_business_name), ("workers", parse_workers))
 
 
 def validate_registration(
@@ -399,25 +401,18 @@ def validate_registration(
 ) -> tuple[Registration | None, list[FieldError]]:
     """Check every rule; return the clean registration, or None and all field errors."""
     errors: list[FieldError] = []
-    values: dict[str, Any] = {}
-
-    def run(name: str, parser: Callable[..., Any], *args: Any) -> None:
-        try:
-            values[name] = parser(raw.get(name), *args)
-        except Problem as problem:
-            errors.append(FieldError(name, problem.message, problem.params))
-
-    for name, parser in _SIMPLE_FIELDS.items():
+    values: dict[str, Any] = {"business_name": None, "workers": None}
+    fields = _MICRO_FIELDS if _is_micro(raw.get("category")) else _FIELDS
+    for name, parser in fields:
         try:
             values[name] = parser(raw.get(name))
         except Problem as problem:
             errors.append(FieldError(name, problem.message, problem.params))
-    run("registered_on", parse_registered_on, today)
+    try:
+        values["registered_on"] = parse_registered_on(raw.get("registered_on"), today)
+    except Problem as problem:
+        errors.append(FieldError("registered_on", problem.message, problem.params))
     area = _parse_area(raw, errors)
-
-    if values.get("category") == "micro_enterprise":
-        run("business_name", parse_business_name)
-        run("workers", parse_workers)
 
     birth, registered = values.get("date_of_birth"), values.get("registered_on")
     if birth and registered:
@@ -431,23 +426,20 @@ def validate_registration(
         return None, errors
     return (
         Registration(
-            category=values["category"],
-            full_name=values["full_name"],
-            name_key=identity_name(values["full_name"]),
-            gender=values["gender"],
-            date_of_birth=values["date_of_birth"],
-            national_id=values["national_id"],
-            phone=values["phone"],
-            province_code=area[0],
-            district_code=area[1],
-            commune_code=area[2],
-            sector=values["sector"],
-            business_name=values.get("business_name"),
-            workers=values.get("workers"),
-            registered_on=values["registered_on"],
+            values["category"], values["full_name"], identity_name(values["full_name"]), values["gender"],
+            values["date_of_birth"], values["national_id"], values["phone"], area[0], area[1], area[2],
+            values["sector"], values["business_name"], values["workers"], values["registered_on"],
         ),
         [],
     )
+
+
+def _is_micro(category: Any) -> bool:
+    """Whether the business fields apply (only when the category itself is valid)."""
+    try:
+        return bool(_SIMPLE_FIELDS["category"](category) == "micro_enterprise")
+    except Problem:
+        return False
 
 
 def describe(error: FieldError, translate: Callable[..., str], *, with_field: bool = True) -> str:

@@ -10,8 +10,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from queue import Empty
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -75,9 +74,12 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
             if batch.last_row == 1:
                 batch.total_rows = table.estimated_rows
             session.commit()
-            workers = config["IMPORT_WORKERS"] if (table.estimated_rows or 0) >= config["IMPORT_PARALLEL_MIN_ROWS"] else 0
-            chunks = _chunks(table.rows, batch.last_row, chunk_rows)
-            checked = _checked(chunks, table.columns, clock.today(), batch.province_code, workers)
+            parallel = config["IMPORT_WORKERS"] > 0 and (table.estimated_rows or 0) >= config["IMPORT_PARALLEL_MIN_ROWS"]
+            if parallel:
+                checked = _checked_by_worker(batch, table.columns, chunk_rows)
+            else:
+                chunks = _chunks(table.rows, batch.last_row, chunk_rows)
+                checked = ((rows, check_rows(rows, table.columns, clock.today(), batch.province_code)) for rows in chunks)
             mark = time.perf_counter()
             for rows, results in checked:
                 _commit_chunk(session, batch, rows, results, mark)
@@ -110,28 +112,55 @@ def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[li
         yield chunk
 
 
-def _checked(
-    chunks: Iterator[list[SourceRow]], columns: dict[str, int], today: date, province_code: str | None, workers: int
-) -> Iterator[tuple[list[SourceRow], list[Any]]]:
-    """Each chunk with its validation results, in file order.
+def _read_and_check(
+    path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
+    today: date, province_code: str | None, out: Any,
+) -> None:
+    """Worker process: read the file and validate it, chunk by chunk, into `out` (bounded)."""
+    try:
+        with open_table(Path(path), file_format) as table:
+            for rows in _chunks(table.rows, last_row, chunk_rows):
+                out.put((rows, check_rows(rows, columns, today, province_code)))
+        out.put(None)
+    except UnusableFile as error:
+        out.put(("unusable", error.message, error.params))
 
-    With workers, validation (pure) runs in other processes while this one writes the
-    previous chunks: a few chunks in flight at most, so memory stays flat.
+
+def _checked_by_worker(
+    batch: ImportBatch, columns: dict[str, int], chunk_rows: int
+) -> Iterator[tuple[list[SourceRow], list[Any]]]:
+    """Chunks with their validation results from a worker process, in file order.
+
+    Reading and validating (pure) run on the other core while this process writes: at
+    most a few chunks wait in the queue, so memory stays flat whatever the file size.
     """
-    if workers <= 0:
-        for rows in chunks:
-            yield rows, check_rows(rows, columns, today, province_code)
-        return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending: deque[tuple[list[SourceRow], Future[list[Any]]]] = deque()
-        for rows in chunks:
-            pending.append((rows, pool.submit(check_rows, rows, columns, today, province_code)))
-            if len(pending) > workers + 1:
-                done_rows, future = pending.popleft()
-                yield done_rows, future.result()
-        while pending:
-            done_rows, future = pending.popleft()
-            yield done_rows, future.result()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue(maxsize=3)
+    worker = context.Process(
+        target=_read_and_check,
+        args=(batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
+              clock.today(), batch.province_code, queue),
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=1)
+            except Empty:
+                if not worker.is_alive():
+                    raise RuntimeError("the import's reader process died") from None
+                continue
+            if item is None:
+                return
+            if item[0] == "unusable":
+                raise UnusableFile(item[1], **item[2])
+            yield item
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+        queue.close()
 
 
 def _commit_chunk(session: Session, batch: ImportBatch, rows: list[SourceRow], checked: list[Any], started: float) -> None:
