@@ -6,13 +6,14 @@ importer (within a file and against the registry) and the database indexes follo
 """
 from __future__ import annotations
 
+import json
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Protocol, Sequence
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from registry.actors.models import Actor
@@ -84,38 +85,45 @@ class Existing:
     name_key: str
 
 
+_EXISTING_COLUMNS = (Actor.registration_number, Actor.import_batch_id, Actor.source_row, Actor.category,
+                     Actor.national_id, Actor.phone, Actor.date_of_birth, Actor.name_key)
+# (index that serves the look-up, SQL condition): one query per index, so each partial
+# index can be used. SQLite's planner, without statistics, may pick a worse index: say which.
+_LOOKUPS = (
+    ("uq_actor_identity_national_id", "national_id IN {values}"),
+    ("uq_actor_identity_contact", "phone IN {values} AND national_id IS NULL"),
+    ("ix_actor_phone_with_national_id", "phone IN {values} AND national_id IS NOT NULL"),
+)
+
+
 def find_existing(session: Session, people: Sequence[Person]) -> list[Existing | None]:
-    """For each person, the stored actor they duplicate (two indexed queries for the lot)."""
+    """For each person, the stored actor they duplicate (a few indexed queries for the lot).
+
+    The list of values travels as one parameter (JSON on SQLite, an array on PostgreSQL):
+    thousands of separate bind parameters would cost more than the look-up.
+    """
     if not people:
         return []
-    columns = (Actor.registration_number, Actor.import_batch_id, Actor.source_row, Actor.category,
-               Actor.national_id, Actor.phone, Actor.date_of_birth, Actor.name_key)
-    index = IdentityIndex()
-    nids_by_category: dict[str, set[str]] = defaultdict(set)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    values_sql = "(SELECT value FROM json_each(:values))" if sqlite else "(SELECT unnest(CAST(:values AS text[])))"
+    names = ", ".join(c.key for c in _EXISTING_COLUMNS)
+    wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
     for person in people:
         if person.national_id:
-            nids_by_category[person.category].add(person.national_id)
-    for category, nids in nids_by_category.items():
-        query = select(*columns).where(Actor.category == category, Actor.national_id.in_(nids))
-        for row in session.execute(query):
-            found = Existing(*row)
-            index.add(found, found)
-    phones_by_category: dict[str, set[str]] = defaultdict(set)
-    for person in people:
-        phones_by_category[person.category].add(person.phone)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    for category, phones in phones_by_category.items():
-        # Two queries, so each can use its partial index: uq_actor_identity_contact for people
-        # without a national ID, ix_actor_phone_with_national_id for people with one. SQLite's
-        # planner, without statistics, would range-scan the national ID index instead: say which.
-        for condition, index_name in (("IS NULL", "uq_actor_identity_contact"),
-                                      ("IS NOT NULL", "ix_actor_phone_with_national_id")):
+            wanted[(person.category, "nid")].add(person.national_id)
+        wanted[(person.category, "phone")].add(person.phone)
+    index = IdentityIndex()
+    for index_name, condition in _LOOKUPS:
+        kind = "nid" if index_name == "uq_actor_identity_national_id" else "phone"
+        for (category, wanted_kind), values in wanted.items():
+            if wanted_kind != kind:
+                continue
             query = text(
-                f"SELECT {', '.join(c.key for c in columns)} FROM actor"
-                f"{f' INDEXED BY {index_name}' if sqlite else ''}"
-                f" WHERE category = :category AND phone IN :phones AND national_id {condition}"
-            ).bindparams(bindparam("phones", expanding=True)).columns(*columns)
-            for row in session.execute(query, {"category": category, "phones": list(phones)}):
+                f"SELECT {names} FROM actor{f' INDEXED BY {index_name}' if sqlite else ''}"
+                f" WHERE category = :category AND {condition.format(values=values_sql)}"
+            ).columns(*_EXISTING_COLUMNS)
+            param = json.dumps(sorted(values)) if sqlite else sorted(values)
+            for row in session.execute(query, {"category": category, "values": param}):
                 found = Existing(*row)
                 index.add(found, found)
     return [index.find(person) for person in people]  # type: ignore[misc]

@@ -33,16 +33,17 @@ def damm_digit(digits: str, interim: int = 0) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _damm_state(prefix: str) -> int:
-    """Damm interim digit after `prefix` (serials are allocated in runs: prefixes repeat)."""
-    return int(damm_digit(prefix))
+def _check_digits_after(prefix: str) -> tuple[str, ...]:
+    """Check digit of prefix + each of 000..999 (serials come in runs: prefixes repeat)."""
+    state = int(damm_digit(prefix))
+    return tuple(damm_digit(f"{last:03d}", state) for last in range(1000))
 
 
 def registration_number(serial: int) -> str:
     body = f"{serial:0{SERIAL_DIGITS}d}"
     if len(body) != SERIAL_DIGITS:
         raise OverflowError("registration serial exhausted")
-    return body + damm_digit(body[6:], _damm_state(body[:6]))
+    return body + _check_digits_after(body[:6])[serial % 1000]
 
 
 def normalise_number(typed: str) -> str | None:

@@ -25,7 +25,7 @@ from registry.database import is_unique_violation
 from registry.i18n import N_
 from registry.imports.models import ImportBatch
 from registry.imports.reading import SourceRow, UnusableFile, open_table
-from registry.imports.services import check_rows, store_chunk
+from registry.imports.services import CheckedRow, check_rows, store_chunk
 
 log = logging.getLogger(__name__)
 RETRIES = 3
@@ -79,10 +79,10 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
                 checked = _checked_by_worker(batch, table.columns, chunk_rows)
             else:
                 chunks = _chunks(table.rows, batch.last_row, chunk_rows)
-                checked = ((rows, check_rows(rows, table.columns, clock.today(), batch.province_code)) for rows in chunks)
+                checked = (check_rows(rows, table.columns, clock.today(), batch.province_code) for rows in chunks)
             mark = time.perf_counter()
-            for rows, results in checked:
-                _commit_chunk(session, batch, rows, results, mark)
+            for chunk in checked:
+                _commit_chunk(session, batch, chunk, mark)
                 mark = time.perf_counter()
     except UnusableFile as error:
         session.rollback()
@@ -120,15 +120,13 @@ def _read_and_check(
     try:
         with open_table(Path(path), file_format) as table:
             for rows in _chunks(table.rows, last_row, chunk_rows):
-                out.put((rows, check_rows(rows, columns, today, province_code)))
+                out.put(check_rows(rows, columns, today, province_code))
         out.put(None)
     except UnusableFile as error:
         out.put(("unusable", error.message, error.params))
 
 
-def _checked_by_worker(
-    batch: ImportBatch, columns: dict[str, int], chunk_rows: int
-) -> Iterator[tuple[list[SourceRow], list[Any]]]:
+def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int) -> Iterator[list[CheckedRow]]:
     """Chunks with their validation results from a worker process, in file order.
 
     Reading and validating (pure) run on the other core while this process writes: at
@@ -153,7 +151,7 @@ def _checked_by_worker(
                 continue
             if item is None:
                 return
-            if item[0] == "unusable":
+            if isinstance(item, tuple):  # ("unusable", message, params)
                 raise UnusableFile(item[1], **item[2])
             yield item
     finally:
@@ -163,12 +161,11 @@ def _checked_by_worker(
         queue.close()
 
 
-def _commit_chunk(session: Session, batch: ImportBatch, rows: list[SourceRow], checked: list[Any], started: float) -> None:
+def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> None:
     for attempt in range(RETRIES):
         try:
             now = clock.now()
-            store_chunk(session, batch, rows, checked, now=now)
-            batch.last_row = rows[-1].number
+            store_chunk(session, batch, checked, now=now)
             batch.heartbeat_at = now
             batch.seconds_running += time.perf_counter() - started
             session.commit()

@@ -82,82 +82,90 @@ def _row_errors(row: SourceRow, reg: Registration | None, errors: list[FieldErro
     return found
 
 
-Checked = tuple  # a Registration's fields as a tuple, or a list of error dicts
-_as_tuple = attrgetter(*(f.name for f in fields(Registration)))  # dataclasses.astuple deep-copies
+# One checked row, as it travels from the validating process to the writing one (plain
+# tuples pickle fast): (spreadsheet row, cells, result), where result is the registration's
+# fields (dates as ISO text), its errors (a list), or the earlier row it repeats (an int).
+CheckedRow = tuple[int, list[str], Any]
+_fields_of = attrgetter(*(f.name for f in fields(Registration)))  # dataclasses.astuple deep-copies
+_DATE_FIELDS = tuple(i for i, f in enumerate(fields(Registration)) if f.name in ("date_of_birth", "registered_on"))
 
 
-def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None) -> list[Any]:
-    """The validation core over a chunk, and repeats inside it: pure, so it can run in a
-    worker process. One result per row: the clean registration as a tuple, the row's
-    errors as a list, or (an int) the earlier row of the chunk that is the same person.
-    """
-    results: list[Any] = []
+def _to_wire(reg: Registration) -> tuple[Any, ...]:
+    values = list(_fields_of(reg))
+    for i in _DATE_FIELDS:
+        values[i] = values[i].isoformat()
+    return tuple(values)
+
+
+def _from_wire(values: tuple[Any, ...]) -> Registration:
+    fields_ = list(values)
+    for i in _DATE_FIELDS:
+        fields_[i] = date.fromisoformat(fields_[i])
+    return Registration(*fields_)
+
+
+def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None) -> list[CheckedRow]:
+    """The validation core over a chunk, and repeats inside it. Pure, so it can run in a
+    worker process; the result carries everything the writer needs (no SourceRow objects)."""
+    checked: list[CheckedRow] = []
     in_chunk = IdentityIndex()
     for row in rows:
         raw = {name: row.cells[position] for name, position in columns.items()}
         reg, field_errors = validate_registration(raw, today=today)
         errors = _row_errors(row, reg, field_errors, province_code) if (field_errors or row.extra_cells or province_code) else []
         if errors or reg is None:
-            results.append(errors)
+            checked.append((row.number, row.cells, errors))
             continue
         earlier = in_chunk.find(reg)
         if earlier is not None:
-            results.append(earlier)
+            checked.append((row.number, row.cells, earlier))
             continue
         in_chunk.add(reg, row.number)
-        results.append(_as_tuple(reg))
-    return results
+        checked.append((row.number, row.cells, _to_wire(reg)))
+    return checked
 
 
-def import_chunk(
-    session: Session, batch: ImportBatch, rows: list[SourceRow], columns: dict[str, int], *, today: date, now: datetime
-) -> ChunkOutcome:
-    """Validate, de-duplicate and store one chunk of rows; record the rest with reasons."""
-    return store_chunk(session, batch, rows, check_rows(rows, columns, today, batch.province_code), now=now)
-
-
-def store_chunk(
-    session: Session, batch: ImportBatch, rows: list[SourceRow], checked: list[Any], *, now: datetime
-) -> ChunkOutcome:
+def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], *, now: datetime) -> ChunkOutcome:
     """De-duplicate checked rows against the registry (earlier chunks included) and store them."""
     outcome = ChunkOutcome()
-    accepted: list[tuple[SourceRow, Registration]] = []
-    for row, result in zip(rows, checked):
+    accepted: list[tuple[int, list[str], Registration]] = []
+    for number, cells, result in checked:
         if result.__class__ is list:
-            outcome.problems.append(_problem(batch, row, "rejected", result))
+            outcome.problems.append(_problem(batch, number, cells, "rejected", result))
         elif result.__class__ is int:
-            outcome.problems.append(_problem(batch, row, "duplicate", {"row": result}))
+            outcome.problems.append(_problem(batch, number, cells, "duplicate", {"row": result}))
         else:
-            accepted.append((row, Registration(*result)))
+            accepted.append((number, cells, _from_wire(result)))
 
-    lock_identities(session, [reg for _, reg in accepted])
-    existing = find_existing(session, [reg for _, reg in accepted])
-    new: list[tuple[SourceRow, Registration]] = []
-    for (row, reg), match in zip(accepted, existing):
+    people = [reg for _, _, reg in accepted]
+    lock_identities(session, people)
+    new: list[tuple[int, Registration]] = []
+    for (number, cells, reg), match in zip(accepted, find_existing(session, people)):
         if match is None:
-            new.append((row, reg))
+            new.append((number, reg))
         elif match.import_batch_id == batch.id and match.source_row is not None:
-            outcome.problems.append(_problem(batch, row, "duplicate", {"row": match.source_row}))
+            outcome.problems.append(_problem(batch, number, cells, "duplicate", {"row": match.source_row}))
         else:
-            outcome.problems.append(_problem(batch, row, "duplicate", {"number": match.registration_number}))
+            outcome.problems.append(_problem(batch, number, cells, "duplicate", {"number": match.registration_number}))
 
     insert_actors(
         session,
         [reg for _, reg in new],
         channel="outreach", now=now, consented_at=batch.created_at,
-        import_batch_id=batch.id, source_rows=[row.number for row, _ in new],
+        import_batch_id=batch.id, source_rows=[number for number, _ in new],
     )
     if outcome.problems:
         session.execute(insert(ImportProblem.__table__), outcome.problems)
     outcome.imported = len(new)
     duplicates = sum(1 for p in outcome.problems if p["outcome"] == "duplicate")
-    batch.rows += len(rows)
+    batch.rows += len(checked)
     batch.imported += outcome.imported
     batch.duplicates += duplicates
     batch.rejected += len(outcome.problems) - duplicates
+    batch.last_row = checked[-1][0]
     session.flush()
     return outcome
 
 
-def _problem(batch: ImportBatch, row: SourceRow, outcome: str, detail: Any) -> dict[str, Any]:
-    return {"batch_id": batch.id, "row_number": row.number, "outcome": outcome, "detail": detail, "cells": row.cells}
+def _problem(batch: ImportBatch, number: int, cells: list[str], outcome: str, detail: Any) -> dict[str, Any]:
+    return {"batch_id": batch.id, "row_number": number, "outcome": outcome, "detail": detail, "cells": cells}
