@@ -1,7 +1,6 @@
 """Operations on actors: plain functions that flush and never commit (the caller does)."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -38,7 +37,7 @@ def register_actor(
         channel=channel,
         created_at=now,
         consented_at=consented_at,
-        **asdict(reg),
+        **reg._asdict(),
     )
     try:
         with session.begin_nested():

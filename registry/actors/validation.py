@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import phonenumbers
 
@@ -26,6 +26,7 @@ _NAME_PUNCTUATION = frozenset(".-'’")
 _IDENTITY_IGNORED = str.maketrans("", "", " .-'’")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ID_SEPARATORS = re.compile(r"[\s\-]+")
 _WHOLE = re.compile(r"(\d+)(?:\.0+)?")
 _PHONE_REGION = "KH"
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]+")
@@ -62,9 +63,9 @@ class Problem(ValueError):
         self.params = params
 
 
-@dataclass(frozen=True)
-class Registration:
-    """A registration that passed every rule, in stored form."""
+class Registration(NamedTuple):
+    """A registration that passed every rule, in stored form (a tuple: cheap to build and to
+    hand from a validating process to a writing one)."""
 
     category: str
     full_name: str
@@ -192,7 +193,10 @@ def parse_sector(value: Any) -> str:
 
 
 def normalise_name(value: Any) -> str:
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", clean_text(value)))
+    text = clean_text(value)
+    if text.isascii():
+        return _SPACES.sub(" ", text) if ("  " in text or "\t" in text or "\n" in text or "\r" in text) else text
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text))
 
 
 def parse_full_name(value: Any) -> str:
@@ -220,6 +224,8 @@ def _check_name_characters(name: str) -> None:
 
 def identity_name(full_name: str) -> str:
     """Name as compared for identity: case, spaces and punctuation ignored."""
+    if full_name.isascii():
+        return full_name.lower().translate(_IDENTITY_IGNORED)
     return unicodedata.normalize("NFKC", full_name).casefold().translate(_IDENTITY_IGNORED)
 
 
@@ -251,7 +257,9 @@ def parse_national_id(value: Any) -> str | None:
     text = clean_text(value)
     if not text:
         return None
-    digits = ascii_digits(re.sub(r"[\s\-]+", "", text))
+    if len(text) == 9 and text.isascii() and text.isdigit():
+        return text
+    digits = ascii_digits(_ID_SEPARATORS.sub("", text))
     if not (digits.isascii() and digits.isdigit() and len(digits) == 9):
         raise Problem(N_("Must be exactly 9 digits (spaces and dashes are fine), or left empty."))
     return digits
@@ -393,7 +401,7 @@ _SIMPLE_FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 _parse_day = _memo(parse_date)
 _FIELDS = tuple(_SIMPLE_FIELDS.items())
-_MICRO_FIELDS = _FIELDS + (("business_name", parse_business_name), ("workers", parse_workers))
+_MICRO_FIELDS = (("business_name", parse_business_name), ("workers", parse_workers))
 
 
 def validate_registration(
@@ -402,12 +410,17 @@ def validate_registration(
     """Check every rule; return the clean registration, or None and all field errors."""
     errors: list[FieldError] = []
     values: dict[str, Any] = {"business_name": None, "workers": None}
-    fields = _MICRO_FIELDS if _is_micro(raw.get("category")) else _FIELDS
-    for name, parser in fields:
+    for name, parser in _FIELDS:
         try:
             values[name] = parser(raw.get(name))
         except Problem as problem:
             errors.append(FieldError(name, problem.message, problem.params))
+    if values.get("category") == "micro_enterprise":
+        for name, parser in _MICRO_FIELDS:
+            try:
+                values[name] = parser(raw.get(name))
+            except Problem as problem:
+                errors.append(FieldError(name, problem.message, problem.params))
     try:
         values["registered_on"] = parse_registered_on(raw.get("registered_on"), today)
     except Problem as problem:
@@ -432,14 +445,6 @@ def validate_registration(
         ),
         [],
     )
-
-
-def _is_micro(category: Any) -> bool:
-    """Whether the business fields apply (only when the category itself is valid)."""
-    try:
-        return bool(_SIMPLE_FIELDS["category"](category) == "micro_enterprise")
-    except Problem:
-        return False
 
 
 def describe(error: FieldError, translate: Callable[..., str], *, with_field: bool = True) -> str:

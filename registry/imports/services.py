@@ -7,8 +7,8 @@ the end by the database's unique indexes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields
-from operator import attrgetter
+from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -83,25 +83,9 @@ def _row_errors(row: SourceRow, reg: Registration | None, errors: list[FieldErro
 
 
 # One checked row, as it travels from the validating process to the writing one (plain
-# tuples pickle fast): (spreadsheet row, cells, result), where result is the registration's
-# fields (dates as ISO text), its errors (a list), or the earlier row it repeats (an int).
+# tuples pickle fast): (spreadsheet row, cells, result), where result is the Registration
+# (a named tuple), its errors (a list), or the earlier row it repeats (an int).
 CheckedRow = tuple[int, list[str], Any]
-_fields_of = attrgetter(*(f.name for f in fields(Registration)))  # dataclasses.astuple deep-copies
-_DATE_FIELDS = tuple(i for i, f in enumerate(fields(Registration)) if f.name in ("date_of_birth", "registered_on"))
-
-
-def _to_wire(reg: Registration) -> tuple[Any, ...]:
-    values = list(_fields_of(reg))
-    for i in _DATE_FIELDS:
-        values[i] = values[i].isoformat()
-    return tuple(values)
-
-
-def _from_wire(values: tuple[Any, ...]) -> Registration:
-    fields_ = list(values)
-    for i in _DATE_FIELDS:
-        fields_[i] = date.fromisoformat(fields_[i])
-    return Registration(*fields_)
 
 
 def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None) -> list[CheckedRow]:
@@ -109,8 +93,10 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
     worker process; the result carries everything the writer needs (no SourceRow objects)."""
     checked: list[CheckedRow] = []
     in_chunk = IdentityIndex()
+    names = tuple(columns)
+    cells_of = itemgetter(*columns.values())
     for row in rows:
-        raw = {name: row.cells[position] for name, position in columns.items()}
+        raw = dict(zip(names, cells_of(row.cells)))
         reg, field_errors = validate_registration(raw, today=today)
         errors = _row_errors(row, reg, field_errors, province_code) if (field_errors or row.extra_cells or province_code) else []
         if errors or reg is None:
@@ -121,7 +107,7 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
             checked.append((row.number, row.cells, earlier))
             continue
         in_chunk.add(reg, row.number)
-        checked.append((row.number, row.cells, _to_wire(reg)))
+        checked.append((row.number, row.cells, reg))
     return checked
 
 
@@ -135,7 +121,7 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         elif result.__class__ is int:
             outcome.problems.append(_problem(batch, number, cells, "duplicate", {"row": result}))
         else:
-            accepted.append((number, cells, _from_wire(result)))
+            accepted.append((number, cells, result))
 
     people = [reg for _, _, reg in accepted]
     lock_identities(session, people)
