@@ -136,3 +136,33 @@ def test_certificate_prints_on_one_a4_page(browser, server, app) -> None:  # typ
     (SCREENSHOTS / "certificate.pdf").write_bytes(pdf)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # exactly one page object
     context.close()
+
+
+def test_outreach_officer_uploads_a_file_and_watches_it_finish(browser, server, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD, make_user
+    from tests.import_files import mixed_rows, write_xlsx
+
+    make_user(app, "officer@example.org", "outreach")
+    path = write_xlsx(tmp_path / "market.xlsx", [row for row, _, _ in mixed_rows()])
+    context = browser.new_context(viewport=PHONE, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{server}/staff/imports?lang=en")
+    page.fill("#email", "officer@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/staff/imports(\?.*)?$"))
+    page.set_input_files("#file", str(path))
+    page.check("input[name=consent]")
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/staff/imports/\d+$"))
+    page.wait_for_selector("#report:not([hidden])", timeout=30_000)  # the JS poller shows the report link
+    assert page.inner_text("#imported") == "4"
+    assert page.inner_text("#rows") == page.inner_text("#total")
+    assert fits_the_screen(page)
+    with page.expect_download() as download:
+        page.click("#report-link")
+    report = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert report.splitlines()[0].startswith("row,outcome,errors,category")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "import-360.png"), full_page=True)
+    context.close()

@@ -32,7 +32,7 @@ def damm_digit(digits: str, interim: int = 0) -> str:
     return str(interim)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8)
 def _check_digits_after(prefix: str) -> tuple[str, ...]:
     """Check digit of prefix + each of 000..999 (serials come in runs: prefixes repeat)."""
     state = int(damm_digit(prefix))
