@@ -47,6 +47,30 @@ def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+def fill_person(page, *, category: str, name: str, gender: str, born: str, phone: str,  # type: ignore[no-untyped-def]
+                area: tuple[str, str, str], sector: str, javascript: bool = True) -> None:
+    """Fill the registration form as a person would; area lists load by JS or by the refresh buttons."""
+    province, district, commune = area
+    page.check(f"input[name=category][value={category}]")
+    page.fill("#full_name", name)
+    page.check(f"input[name=gender][value={gender}]")
+    page.fill("#date_of_birth", born)
+    page.fill("#phone", phone)
+    page.select_option("#province", province)
+    if javascript:
+        page.wait_for_selector(f"#district option[value='{district}']", state="attached")
+    else:
+        page.click("button.refresh[value=province]")
+    page.select_option("#district", district)
+    if javascript:
+        page.wait_for_selector(f"#commune option[value='{commune}']", state="attached")
+    else:
+        page.click("button.refresh[value=district]")
+    page.select_option("#commune", commune)
+    page.select_option("#sector", sector)
+    page.check("input[name=consent]")
+
+
 def test_worker_registers_in_khmer_on_a_phone_with_javascript(browser, server, app) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -56,21 +80,11 @@ def test_worker_registers_in_khmer_on_a_phone_with_javascript(browser, server, a
     assert not page.locator("button.refresh").first.is_visible()  # JS replaces the refresh buttons
     assert not page.locator("#micro-enterprise").is_visible()
 
-    page.check("input[name=category][value=micro_enterprise]")
+    fill_person(page, category="micro_enterprise", name="ស្រី ពៅ", gender="female", born="០៨/០៣/១៩៨៨",
+                phone="097 1234 567", area=("17", "1702", "170201"), sector="food_service")
     assert page.locator("#micro-enterprise").is_visible()
-    page.fill("#full_name", "ស្រី ពៅ")
-    page.check("input[name=gender][value=female]")
-    page.fill("#date_of_birth", "០៨/០៣/១៩៨៨")
-    page.fill("#phone", "097 1234 567")
-    page.select_option("#province", "17")
-    page.wait_for_selector("#district option[value='1702']", state="attached")
-    page.select_option("#district", "1702")
-    page.wait_for_selector("#commune option[value='170201']", state="attached")
-    page.select_option("#commune", "170201")
-    page.select_option("#sector", "food_service")
     page.fill("#business_name", "ហាងបាយ ពៅ")
     page.fill("#workers", "3")
-    page.check("input[name=consent]")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "register-360.png"), full_page=True)
     page.click("button.primary")
@@ -91,18 +105,8 @@ def test_worker_registers_with_javascript_off(browser, server, app) -> None:  # 
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{server}/register?lang=en")
-    page.check("input[name=category][value=self_employed]")
-    page.fill("#full_name", "Sok Dara")
-    page.check("input[name=gender][value=male]")
-    page.fill("#date_of_birth", "25/01/1990")
-    page.fill("#phone", "012 345 678")
-    page.select_option("#province", "12")
-    page.click("button.refresh[value=province]")
-    page.select_option("#district", "1201")
-    page.click("button.refresh[value=district]")
-    page.select_option("#commune", "120101")
-    page.select_option("#sector", "trade")
-    page.check("input[name=consent]")
+    fill_person(page, category="self_employed", name="Sok Dara", gender="male", born="25/01/1990",
+                phone="012 345 678", area=("12", "1201", "120101"), sector="trade", javascript=False)
     assert page.input_value("#full_name") == "Sok Dara"  # kept across the refreshes
     page.click("button.primary")
     page.wait_for_url(re.compile(r"/register/done$"))
@@ -115,18 +119,8 @@ def test_certificate_prints_on_one_a4_page(browser, server, app) -> None:  # typ
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server}/register?lang=en")
-    page.check("input[name=category][value=employee]")
-    page.fill("#full_name", "Chan Sophea")
-    page.check("input[name=gender][value=female]")
-    page.fill("#date_of_birth", "1995-03-08")
-    page.fill("#phone", "011 222 333")
-    page.select_option("#province", "02")
-    page.wait_for_selector("#district option[value='0203']", state="attached")
-    page.select_option("#district", "0203")
-    page.wait_for_selector("#commune option[value='020301']", state="attached")
-    page.select_option("#commune", "020301")
-    page.select_option("#sector", "repair")
-    page.check("input[name=consent]")
+    fill_person(page, category="employee", name="Chan Sophea", gender="female", born="1995-03-08",
+                phone="011 222 333", area=("02", "0203", "020301"), sector="repair")
     page.click("button.primary")
     page.wait_for_url(re.compile(r"/register/done$"))
     page.goto(f"{server}/certificate")

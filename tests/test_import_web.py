@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 import zipfile
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import count_actors, csrf_token, make_user, sign_in
 from tests.import_files import expected_outcomes, good, mixed_rows, write_csv
