@@ -182,3 +182,50 @@ def test_a_row_that_cannot_be_read_stops_the_import_with_its_number(database_url
     assert result.exit_code != 0
     assert "cannot be read" in result.output
     assert count_actors(app) == 2  # the chunk before the bad row was stored; the batch says where it stopped
+
+
+BAD_KINDS: list[dict[str, str]] = [
+    {"category": "worker"}, {"full_name": "Sok 4"}, {"full_name": "Sok\x00Dara"}, {"full_name": "=1+1"},
+    {"gender": "x"}, {"date_of_birth": "31/02/1990"}, {"date_of_birth": "2015-01-01"},
+    {"national_id": "12345"}, {"phone": "+66 81 234 5678"}, {"province": "Atlantis"},
+    {"district": "0203"}, {"province": "25", "district": "2503", "commune": "Kokir"},
+    {"sector": "mining"}, {"category": "micro_enterprise"}, {"registered_on": "2099-01-01"},
+    {"gender": "?", "phone": "1", "sector": "?"},
+]
+
+
+def test_a_thousand_row_file_reports_exactly_its_bad_rows_and_the_fixed_report_imports(runner, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The issue's acceptance case: 1,000 rows, bad rows of many kinds spread through it."""
+    rows: list[list[str] | None] = []
+    expected: dict[int, str] = {}
+    for n in range(1000):
+        if n and n % 97 == 0:
+            rows.append(None)  # a blank row every so often: skipped, still numbered
+        number = len(rows) + 2
+        if n % 10 == 3:
+            rows.append(good(5000 + n, **BAD_KINDS[(n // 10) % len(BAD_KINDS)]))
+            expected[number] = "rejected"
+        elif n % 50 == 7:
+            rows.append(good(5000 + n - 1))  # the row before, again: an in-file duplicate
+            expected[number] = "duplicate"
+        elif n == 500:
+            rows.append(good(5000 + n) + ["surplus"])
+            expected[number] = "rejected"
+        else:
+            rows.append(good(5000 + n))
+    report = tmp_path / "report.csv"
+    summary = run_import(runner, write_csv(tmp_path / "thousand.csv", rows), "--errors", str(report), "--lang", "en")
+    assert summary["rows"] == 1000
+    lines = read_report(report)
+    assert {int(line["row"]): line["outcome"] for line in lines} == expected
+    assert all(line["errors"] for line in lines)
+    assert summary["imported"] == 1000 - len(expected) == count_actors(app)
+    # Fix the rejected rows in the report itself (its extra columns stay) and upload it again.
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.reader(fh))
+    fixed = [table[0]] + [[*line[:3], *good(9000 + int(line[0]))] for line in table[1:] if line[1] == "rejected"]
+    fixed_path = tmp_path / "fixed.csv"
+    with fixed_path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(fixed)
+    again = run_import(runner, fixed_path)
+    assert again["imported"] == sum(1 for o in expected.values() if o == "rejected") == again["rows"]
