@@ -83,8 +83,8 @@ def _row_errors(row: SourceRow, reg: Registration | None, errors: list[FieldErro
 
 
 # One checked row, as it travels from the validating process to the writing one (plain
-# tuples pickle fast): (spreadsheet row, cells, result), where result is the Registration
-# (a named tuple), its errors (a list), or the earlier row it repeats (an int).
+# tuples pickle fast): (spreadsheet row, cells, result), where result is the Registration's
+# fields (a tuple), its errors (a list), or the earlier row it repeats (an int).
 CheckedRow = tuple[int, list[str], Any]
 
 
@@ -107,7 +107,7 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
             checked.append((row.number, row.cells, earlier))
             continue
         in_chunk.add(reg, row.number)
-        checked.append((row.number, row.cells, reg))
+        checked.append((row.number, row.cells, tuple(reg)))  # a plain tuple pickles faster
     return checked
 
 
@@ -121,7 +121,7 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         elif result.__class__ is int:
             outcome.problems.append(_problem(batch, number, cells, "duplicate", {"row": result}))
         else:
-            accepted.append((number, cells, result))
+            accepted.append((number, cells, Registration._make(result)))
 
     people = [reg for _, _, reg in accepted]
     lock_identities(session, people)
