@@ -7,26 +7,15 @@ import pytest
 
 from registry.actors.validation import describe, validate_registration
 from registry.i18n import translate
+from tests.conftest import valid_form
 
 TODAY = date(2026, 11, 25)
 
 
 def row(**overrides: object) -> dict[str, object]:
-    values: dict[str, object] = {
-        "category": "self_employed",
-        "full_name": "Sok Dara",
-        "gender": "female",
-        "date_of_birth": "1990-01-25",
-        "national_id": "",
-        "phone": "012345678",
-        "province": "12",
-        "district": "1201",
-        "commune": "120101",
-        "sector": "trade",
-        "business_name": "",
-        "workers": "",
-        "registered_on": "",
-    }
+    """The valid form posting of the web tests, as a raw row (consent is not a row field)."""
+    values: dict[str, object] = {**valid_form(), "registered_on": ""}
+    del values["consent"]
     values.update(overrides)
     return values
 

@@ -28,6 +28,3 @@ def roles_required(*roles: str) -> Callable[[View], View]:
 
     return decorator
 
-
-def may_see_province(user: Any, province_code: str) -> bool:
-    return user.province_code is None or user.province_code == province_code
