@@ -98,7 +98,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_error: Exception) -> tuple[str, int]:
-        return page(413, _("Too large"), _("What you sent is larger than allowed. Nothing was saved."))
+        limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024) or 1
+        return page(413, _("Too large"), _("What you sent is larger than %(mb)s MB. Nothing was saved. Split the file and upload the parts.", mb=limit_mb))
 
     @app.errorhandler(429)
     def too_many(_error: Exception) -> tuple[str, int]:

@@ -79,8 +79,10 @@ def test_too_large_upload_gets_a_clear_413(database_url, tmp_path: Path) -> None
     client = app.test_client()
     sign_in(client, "o@example.org")
     path = write_csv(tmp_path / "big.csv", [good(n) for n in range(200)])
+    client.get("/staff/imports?lang=en")
     response = upload(client, path)
     assert response.status_code == 413
+    assert "Nothing was saved. Split the file" in response.get_data(as_text=True)
     assert count_actors(app) == 0
 
 
