@@ -140,3 +140,16 @@ def test_database_refuses_values_outside_the_rules(session, column: str, value: 
             )
         )
     session.rollback()
+
+
+def test_bulk_insert_reports_a_duplicate_as_an_integrity_error(session) -> None:  # type: ignore[no-untyped-def]
+    """Both databases' bulk paths (executemany, COPY) raise the same exception on a duplicate."""
+    from registry.actors.services import insert_actors
+
+    reg = registration(national_id="123456789")
+    insert_actors(session, [reg], channel="outreach", now=NOW, consented_at=NOW)
+    session.commit()
+    with pytest.raises(IntegrityError):
+        insert_actors(session, [reg], channel="outreach", now=NOW, consented_at=NOW)
+    session.rollback()
+    assert count(session) == 1

@@ -87,43 +87,50 @@ class Existing:
 
 _EXISTING_COLUMNS = (Actor.registration_number, Actor.import_batch_id, Actor.source_row, Actor.category,
                      Actor.national_id, Actor.phone, Actor.date_of_birth, Actor.name_key)
-# (index that serves the look-up, SQL condition): one query per index, so each partial
-# index can be used. SQLite's planner, without statistics, may pick a worse index: say which.
+# (index that serves the look-up, column looked up, extra condition): one query per index,
+# so each partial index can be used.
 _LOOKUPS = (
-    ("uq_actor_identity_national_id", "national_id IN {values}"),
-    ("uq_actor_identity_contact", "phone IN {values} AND national_id IS NULL"),
-    ("ix_actor_phone_with_national_id", "phone IN {values} AND national_id IS NOT NULL"),
+    ("uq_actor_identity_national_id", "national_id", ""),
+    ("uq_actor_identity_contact", "phone", "AND actor.national_id IS NULL"),
+    ("ix_actor_phone_with_national_id", "phone", "AND actor.national_id IS NOT NULL"),
 )
 
 
 def find_existing(session: Session, people: Sequence[Person]) -> list[Existing | None]:
     """For each person, the stored actor they duplicate (a few indexed queries for the lot).
 
-    The list of values travels as one parameter (JSON on SQLite, an array on PostgreSQL):
-    thousands of separate bind parameters would cost more than the look-up.
+    The wanted values travel as one parameter (JSON on SQLite, an array on PostgreSQL) and
+    each becomes one index probe whatever the planner knows: an IN list of thousands of
+    bind parameters would cost more than the look-up, and a plain join lets PostgreSQL
+    hash the whole category (which grows with the registry) while the table has no
+    statistics, e.g. during a big import. Hence a LATERAL subquery with OFFSET 0 (a planner
+    fence: one index probe per value) on PostgreSQL, and on SQLite (no statistics either)
+    CROSS JOIN to keep the wanted values outside plus INDEXED BY.
     """
     if not people:
         return []
     sqlite = session.get_bind().dialect.name == "sqlite"
-    values_sql = "(SELECT value FROM json_each(:values))" if sqlite else "(SELECT unnest(CAST(:values AS text[])))"
-    names = ", ".join(c.key for c in _EXISTING_COLUMNS)
+    names = ", ".join(f"actor.{c.key}" for c in _EXISTING_COLUMNS)
     wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
     for person in people:
         if person.national_id:
-            wanted[(person.category, "nid")].add(person.national_id)
+            wanted[(person.category, "national_id")].add(person.national_id)
         wanted[(person.category, "phone")].add(person.phone)
     index = IdentityIndex()
-    for index_name, condition in _LOOKUPS:
-        kind = "nid" if index_name == "uq_actor_identity_national_id" else "phone"
-        for (category, wanted_kind), values in wanted.items():
-            if wanted_kind != kind:
+    for index_name, column, extra in _LOOKUPS:
+        for (category, wanted_column), values in wanted.items():
+            if wanted_column != column:
                 continue
-            query = text(
-                f"SELECT {names} FROM actor{f' INDEXED BY {index_name}' if sqlite else ''}"
-                f" WHERE category = :category AND {condition.format(values=values_sql)}"
-            ).columns(*_EXISTING_COLUMNS)
+            if sqlite:
+                sql = (f"SELECT {names} FROM json_each(:values) AS wanted"
+                       f" CROSS JOIN actor INDEXED BY {index_name}"
+                       f" ON actor.category = :category AND actor.{column} = wanted.value {extra}")
+            else:
+                sql = (f"SELECT {names} FROM unnest(CAST(:values AS text[])) AS wanted(value)"
+                       f" CROSS JOIN LATERAL (SELECT * FROM actor WHERE actor.category = :category"
+                       f" AND actor.{column} = wanted.value {extra} OFFSET 0) AS actor")
             param = json.dumps(sorted(values)) if sqlite else sorted(values)
-            for row in session.execute(query, {"category": category, "values": param}):
+            for row in session.execute(text(sql).columns(*_EXISTING_COLUMNS), {"category": category, "values": param}):
                 found = Existing(*row)
                 index.add(found, found)
     return [index.find(person) for person in people]  # type: ignore[misc]

@@ -77,8 +77,9 @@ def insert_actors(
 ) -> None:
     """Store many registrations already checked for duplicates, in one executemany.
 
-    Goes to the driver directly: the ORM's per-row parameter processing would cost more
-    than the insert itself. The database's constraints still check every row.
+    Goes to the driver directly (executemany on SQLite, COPY on PostgreSQL): the ORM's
+    per-row parameter processing would cost more than the insert itself. The database's
+    constraints and unique indexes still check every row.
     """
     if not registrations:
         return
@@ -98,11 +99,22 @@ def insert_actors(
         )
         for actor_id, r, source_row in zip(ids, registrations, rows_of_file)
     ]
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO actor ({', '.join(_BULK_COLUMNS)}) VALUES ({', '.join([mark] * len(_BULK_COLUMNS))})",
-        records,
-    )
+    if sqlite:
+        connection.exec_driver_sql(
+            f"INSERT INTO actor ({', '.join(_BULK_COLUMNS)}) VALUES ({', '.join(['?'] * len(_BULK_COLUMNS))})",
+            records,
+        )
+        return
+    # PostgreSQL: COPY, an order of magnitude faster than row inserts; same transaction.
+    statement = f"COPY actor ({', '.join(_BULK_COLUMNS)}) FROM STDIN"
+    try:
+        with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(statement) as copy:
+                for record in records:
+                    copy.write_row(record)
+    except connection.dialect.dbapi.IntegrityError as error:  # type: ignore[union-attr]
+        # The same exception SQLAlchemy raises elsewhere, so callers handle one kind.
+        raise IntegrityError(statement, None, error) from error
 
 
 def _sqlite_datetime(moment: datetime) -> str:
