@@ -11,6 +11,14 @@ DEFAULT_LOCALE = "km"
 LOCALES = ("km", "en")
 
 
+_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
+
+
+def ascii_digits(text: str) -> str:
+    """Khmer digits (០–៩) as ASCII digits; every other character unchanged."""
+    return text.translate(_KHMER_DIGITS)
+
+
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it now (translated when shown)."""
     return message

@@ -96,7 +96,7 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
         yield POSTGRES_URL
         engine = sa.create_engine(POSTGRES_URL)
         with engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} CASCADE"))
+            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
         engine.dispose()
         return
     path = tmp_path / "registry.sqlite3"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -73,6 +74,11 @@ def test_a_running_batch_is_not_taken_over(database_url: str, tmp_path: Path) ->
     engine = sa.create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE import_batch SET status = 'running', heartbeat_at = CURRENT_TIMESTAMP"))
-    engine.dispose()
-    result = runner.invoke(args=["import-actors", "--resume", "1"])
+        batch_id = conn.execute(sa.text("SELECT id FROM import_batch")).scalar_one()
+    result = runner.invoke(args=["import-actors", "--resume", str(batch_id)])
     assert result.exit_code != 0 and "another process" in result.output
+    with engine.begin() as conn:  # once its heartbeat is stale, the same call takes it over
+        conn.execute(sa.text("UPDATE import_batch SET heartbeat_at = :old"), {"old": datetime(2020, 1, 1)})
+    engine.dispose()
+    resumed = runner.invoke(args=["import-actors", "--resume", str(batch_id), "--json"])
+    assert resumed.exit_code == 0, resumed.output

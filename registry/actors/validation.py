@@ -16,10 +16,9 @@ from typing import Any, Callable, Mapping, NamedTuple
 import phonenumbers
 
 from registry.actors import areas, vocab
-from registry.i18n import LOCALES, N_, catalog
+from registry.i18n import LOCALES, N_, ascii_digits, catalog
 
 FIELDS = tuple(vocab.FIELD_LABELS)
-_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")  # zero-width space (common in Khmer), BOM
 _NAME_PUNCTUATION = frozenset(".-'’")
@@ -97,10 +96,6 @@ def clean_text(value: Any) -> str:
     if "\u200b" in text or "\ufeff" in text:
         return text.translate(_INVISIBLE).strip()
     return text
-
-
-def ascii_digits(text: str) -> str:
-    return text.translate(_KHMER_DIGITS)
 
 
 @lru_cache(maxsize=1024)

@@ -7,7 +7,6 @@ the end by the database's unique indexes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from operator import itemgetter
 from datetime import date, datetime
 from pathlib import Path
@@ -63,12 +62,6 @@ def create_batch(
     return batch
 
 
-@dataclass
-class ChunkOutcome:
-    imported: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)
-
-
 def _error(error: FieldError) -> dict[str, Any]:
     return {"field": error.field, "message": error.message, "params": dict(error.params)}
 
@@ -111,15 +104,16 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
     return checked
 
 
-def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], *, now: datetime) -> ChunkOutcome:
-    """De-duplicate checked rows against the registry (earlier chunks included) and store them."""
-    outcome = ChunkOutcome()
+def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], *, now: datetime) -> None:
+    """De-duplicate checked rows against the registry (earlier chunks included), store the
+    new people and the problem rows, and advance the batch's counts (flush only)."""
+    problems: list[dict[str, Any]] = []
     accepted: list[tuple[int, list[str], Registration]] = []
     for number, cells, result in checked:
         if result.__class__ is list:
-            outcome.problems.append(_problem(batch, number, cells, "rejected", result))
+            problems.append(_problem(batch, number, cells, "rejected", result))
         elif result.__class__ is int:
-            outcome.problems.append(_problem(batch, number, cells, "duplicate", {"row": result}))
+            problems.append(_problem(batch, number, cells, "duplicate", {"row": result}))
         else:
             accepted.append((number, cells, Registration._make(result)))
 
@@ -130,9 +124,9 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         if match is None:
             new.append((number, reg))
         elif match.import_batch_id == batch.id and match.source_row is not None:
-            outcome.problems.append(_problem(batch, number, cells, "duplicate", {"row": match.source_row}))
+            problems.append(_problem(batch, number, cells, "duplicate", {"row": match.source_row}))
         else:
-            outcome.problems.append(_problem(batch, number, cells, "duplicate", {"number": match.registration_number}))
+            problems.append(_problem(batch, number, cells, "duplicate", {"number": match.registration_number}))
 
     insert_actors(
         session,
@@ -140,17 +134,15 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         channel="outreach", now=now, consented_at=batch.created_at,
         import_batch_id=batch.id, source_rows=[number for number, _ in new],
     )
-    if outcome.problems:
-        session.execute(insert(ImportProblem.__table__), outcome.problems)
-    outcome.imported = len(new)
-    duplicates = sum(1 for p in outcome.problems if p["outcome"] == "duplicate")
+    if problems:
+        session.execute(insert(ImportProblem.__table__), problems)
+    duplicates = sum(1 for p in problems if p["outcome"] == "duplicate")
     batch.rows += len(checked)
-    batch.imported += outcome.imported
+    batch.imported += len(new)
     batch.duplicates += duplicates
-    batch.rejected += len(outcome.problems) - duplicates
+    batch.rejected += len(problems) - duplicates
     batch.last_row = checked[-1][0]
     session.flush()
-    return outcome
 
 
 def _problem(batch: ImportBatch, number: int, cells: list[str], outcome: str, detail: Any) -> dict[str, Any]:
