@@ -231,3 +231,43 @@ def test_a_thousand_row_file_reports_exactly_its_bad_rows_and_the_fixed_report_i
         csv.writer(fh).writerows(fixed)
     again = run_import(runner, fixed_path)
     assert again["imported"] == sum(1 for o in expected.values() if o == "rejected") == again["rows"]
+
+
+class _Waits:
+    """Stands in for the writer's wait counter: `waiting` says whether each read sees a new wait."""
+
+    def __init__(self, waiting: bool) -> None:
+        self.waiting, self.reads = waiting, 0
+
+    @property
+    def value(self) -> int:
+        self.reads += 1
+        return self.reads if self.waiting else 0
+
+
+def test_reader_leaves_chunks_to_an_idle_writer_and_both_ways_check_the_same(tmp_path: Path) -> None:
+    """The reader validates while the writer is busy and hands raw chunks over when the
+    writer had to wait; the writer then checks them with the same function."""
+    import queue
+    from datetime import date
+
+    from registry.imports.reading import SourceRow, open_table
+    from registry.imports.runner import _read_and_check
+    from registry.imports.services import check_rows
+
+    path = mixed_file(tmp_path)
+    with open_table(path, "csv") as table:
+        columns = table.columns
+    results = {}
+    for waiting in (False, True):
+        out: queue.Queue = queue.Queue()  # type: ignore[type-arg]
+        _read_and_check(str(path), "csv", 1, 7, columns, date(2026, 11, 25), None, out, _Waits(waiting))
+        items = list(iter(out.get, None))
+        kinds = {"checked" if item.__class__ is list else item[0] for item in items}
+        assert kinds == ({"rows"} if waiting else {"checked"})
+        results[waiting] = [
+            item if item.__class__ is list else check_rows([SourceRow(*r) for r in item[1]], columns, date(2026, 11, 25), None)
+            for item in items
+        ]
+    assert results[True] == results[False]
+    assert sum(len(chunk) for chunk in results[False]) == len(expected_outcomes())

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from registry.database import one_of
 from registry.extensions import db
 
 from registry.i18n import N_
@@ -18,6 +19,7 @@ STATUS_LABELS = {
     "failed": N_("Stopped"),
     "stalled": N_("Interrupted"),
 }
+STATUSES = ("queued", "running", "done", "failed")  # stored; "stalled" is shown for a dead "running"
 
 
 class ImportBatch(db.Model):  # type: ignore[name-defined]
@@ -51,8 +53,8 @@ class ImportBatch(db.Model):  # type: ignore[name-defined]
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"message": msgid, "params": {...}}
 
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
-        CheckConstraint("file_format IN ('csv', 'xlsx')", name="file_format"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(one_of("file_format", ("csv", "xlsx")), name="file_format"),
         CheckConstraint("rows = imported + duplicates + rejected", name="counts_add_up"),
     )
 
@@ -72,5 +74,5 @@ class ImportProblem(db.Model):  # type: ignore[name-defined]
 
     __table_args__ = (
         UniqueConstraint("batch_id", "row_number"),
-        CheckConstraint("outcome IN ('rejected', 'duplicate')", name="outcome"),
+        CheckConstraint(one_of("outcome", ("rejected", "duplicate")), name="outcome"),
     )

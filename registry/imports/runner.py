@@ -114,13 +114,23 @@ def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[li
 
 def _read_and_check(
     path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
-    today: date, province_code: str | None, out: Any,
+    today: date, province_code: str | None, out: Any, writer_waits: Any,
 ) -> None:
-    """Worker process: read the file and validate it, chunk by chunk, into `out` (bounded)."""
+    """Worker process: read the file chunk by chunk into `out` (bounded) and validate each
+    chunk here, unless the writer had to wait for work since the last chunk: then the chunk
+    goes unvalidated and the writer validates it itself. So the work splits over both cores
+    whichever side is slower on this machine and file (validating a row costs about as much
+    as storing it)."""
+    seen_waits = 0
     try:
         with open_table(Path(path), file_format) as table:
             for rows in _chunks(table.rows, last_row, chunk_rows):
-                out.put(check_rows(rows, columns, today, province_code))
+                waits = writer_waits.value
+                if waits != seen_waits:
+                    seen_waits = waits
+                    out.put(("rows", [(row.number, row.cells, row.extra_cells) for row in rows]))
+                else:
+                    out.put(check_rows(rows, columns, today, province_code))
         out.put(None)
     except UnusableFile as error:
         out.put(("unusable", error.message, error.params))
@@ -134,26 +144,36 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
     """
     context = multiprocessing.get_context("spawn")
     queue = context.Queue(maxsize=3)
+    today = clock.today()
+    waits = context.RawValue("Q", 0)  # times this process found nothing to do
     worker = context.Process(
         target=_read_and_check,
         args=(batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
-              clock.today(), batch.province_code, queue),
+              today, batch.province_code, queue, waits),
         daemon=True,
     )
     worker.start()
     try:
         while True:
             try:
-                item = queue.get(timeout=1)
+                item = queue.get_nowait()
             except Empty:
-                if not worker.is_alive():
-                    raise RuntimeError("the import's reader process died") from None
-                continue
+                waits.value += 1
+                try:
+                    item = queue.get(timeout=1)
+                except Empty:
+                    if not worker.is_alive():
+                        raise RuntimeError("the import's reader process died") from None
+                    continue
             if item is None:
                 return
-            if isinstance(item, tuple):  # ("unusable", message, params)
+            if item.__class__ is list:
+                yield item
+            elif item[0] == "rows":  # left for this process to validate (see _read_and_check)
+                rows = [SourceRow(*row) for row in item[1]]
+                yield check_rows(rows, columns, today, batch.province_code)
+            else:  # ("unusable", message, params)
                 raise UnusableFile(item[1], **item[2])
-            yield item
     finally:
         if worker.is_alive():
             worker.terminate()

@@ -7,6 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from registry.database import one_of
 from registry.extensions import db
 
 ROLES = ("outreach", "ministry", "admin")
@@ -26,7 +27,7 @@ class StaffUser(UserMixin, db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint("role IN ('outreach', 'ministry', 'admin')", name="role"),
+        CheckConstraint(one_of("role", ROLES), name="role"),
         CheckConstraint("province_code IS NULL OR length(province_code) = 2", name="province_code"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
     )
