@@ -2,5 +2,7 @@
 from registry.actors.models import Actor, IdCounter
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.staff.models import StaffUser
+from registry.indicators.models import Indicator, IndicatorChange
+from registry.stats.models import ActorTally
 
-__all__ = ["Actor", "IdCounter", "ImportBatch", "ImportProblem", "StaffUser"]
+__all__ = ["Actor", "ActorTally", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "StaffUser"]

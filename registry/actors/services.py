@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,7 @@ from registry.actors.models import Actor
 from registry.actors.numbers import allocate_ids, registration_number
 from registry.actors.validation import Registration
 from registry.database import is_unique_violation
+from registry.stats.tally import count_new, fine_key
 
 
 class DuplicateRegistration(Exception):
@@ -47,7 +48,12 @@ def register_actor(
             raise
         # A concurrent registration of the same person won the race (unique indexes).
         raise DuplicateRegistration(None) from None
+    count_new(session, [_fine(reg, channel)])
     return actor
+
+
+def _fine(r: Registration, channel: str) -> tuple:  # type: ignore[type-arg]
+    return fine_key(r.registered_on, r.commune_code, r.category, r.gender, r.sector, channel, r.date_of_birth)
 
 
 def find_by_number_and_phone(session: Session, number: str, phone: str) -> Actor | None:
@@ -104,8 +110,13 @@ def insert_actors(
             f"INSERT INTO actor ({', '.join(_BULK_COLUMNS)}) VALUES ({', '.join(['?'] * len(_BULK_COLUMNS))})",
             records,
         )
-        return
-    # PostgreSQL: COPY, an order of magnitude faster than row inserts; same transaction.
+    else:
+        _copy_actors(connection, records)
+    count_new(session, [_fine(r, channel) for r in registrations])
+
+
+def _copy_actors(connection: Connection, records: list[tuple]) -> None:  # type: ignore[type-arg]
+    """PostgreSQL: COPY, an order of magnitude faster than row inserts; same transaction."""
     statement = f"COPY actor ({', '.join(_BULK_COLUMNS)}) FROM STDIN"
     try:
         with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]

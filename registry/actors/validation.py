@@ -328,7 +328,7 @@ def parse_registered_on(value: Any, today: date) -> date:
     return day
 
 
-def _age_on(birth: date, day: date) -> int:
+def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
@@ -424,7 +424,7 @@ def validate_registration(
 
     birth, registered = values.get("date_of_birth"), values.get("registered_on")
     if birth and registered:
-        age = _age_on(birth, registered)
+        age = age_on(birth, registered)
         if age < vocab.MIN_AGE:
             errors.append(FieldError("date_of_birth", N_("The person must be at least %(min)s years old on the date registered (now %(age)s)."), {"min": vocab.MIN_AGE, "age": max(age, 0)}))
         elif age > vocab.MAX_AGE:

@@ -57,3 +57,21 @@ FIELD_LABELS: dict[str, str] = {
 MIN_AGE = 15
 MAX_AGE = 120
 MAX_WORKERS = 10
+
+# Age bands of the statistics (age on the date registered), as the ministry reports them.
+AGE_BANDS: dict[str, str] = {
+    "15-24": N_("15–24 years"),
+    "25-34": N_("25–34 years"),
+    "35-44": N_("35–44 years"),
+    "45-54": N_("45–54 years"),
+    "55-64": N_("55–64 years"),
+    "65+": N_("65 years and over"),
+}
+
+
+def age_band(age: int) -> str:
+    """The band of an age (registrations are 15 or older)."""
+    if age >= 65:
+        return "65+"
+    low = max(15, age - (age - 5) % 10)
+    return f"{low}-{low + 9}"

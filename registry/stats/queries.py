@@ -1,23 +1,164 @@
-"""Aggregate counts of registered actors."""
+"""Aggregate counts of registered actors, from the maintained tally.
+
+One function, `statistics`, answers every breakdown the dashboard, the public page, the
+API, DHIS2 and the `stats` command show; filters combine (area + category + gender) and a
+period is "registered on or before `as_of`" (and on or after `since`, when given).
+"""
 from __future__ import annotations
 
-from datetime import date
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.actors import vocab
-from registry.actors.models import Actor
+from registry import clock
+from registry.actors import areas, vocab
+from registry.i18n import N_
+from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, read_range
+
+LEVEL_NAMES = ("country", "province", "district", "commune")
+# Breakdowns by dimension value (the tally's names -> the names the outputs use).
+BREAKDOWNS = {"sector": "by_sector", "channel": "by_channel", "age": "by_age_band"}
+LABELS: dict[str, dict[str, str]] = {
+    "by_category": vocab.CATEGORIES,
+    "by_gender": vocab.GENDERS,
+    "by_sector": vocab.SECTORS,
+    "by_channel": vocab.CHANNELS,
+    "by_age_band": vocab.AGE_BANDS,
+}
+
+
+class QueryError(ValueError):
+    """A filter that cannot be answered; `field` names it (message is an msgid)."""
+
+    def __init__(self, field: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.field, self.message, self.params = field, message, params
+
+
+@dataclass(frozen=True)
+class Query:
+    area: str = ""  # '' (the country) or a province, district or commune code
+    category: str | None = None
+    gender: str | None = None
+    since: date | None = None  # registered on or after (None: from the start)
+    as_of: date | None = None  # registered on or before (None: today)
+
+    @property
+    def level(self) -> int:
+        return len(self.area) // 2
+
+    def end(self) -> date:
+        return self.as_of or clock.today()
+
+
+def make_query(*, area: str | None = None, category: str | None = None, gender: str | None = None,
+               since: date | None = None, as_of: date | None = None) -> Query:
+    """A checked Query; raises QueryError naming the bad filter."""
+    area = (area or "").strip()
+    if area and areas.area_by_code(area) is None:
+        raise QueryError("area", N_("“%(value)s” is not a province, district or commune code."), value=area[:12])
+    if category and category not in vocab.CATEGORIES:
+        raise QueryError("category", N_("“%(value)s” is not a category. Use one of: %(choices)s."),
+                         value=category[:30], choices=", ".join(vocab.CATEGORIES))
+    if gender and gender not in vocab.GENDERS:
+        raise QueryError("gender", N_("“%(value)s” is not a gender. Use one of: %(choices)s."),
+                         value=gender[:30], choices=", ".join(vocab.GENDERS))
+    if since and as_of and since > as_of:
+        raise QueryError("since", N_("The start date is after the end date. Swap them."))
+    if since and since < EPOCH or as_of and as_of < EPOCH:
+        raise QueryError("as_of" if as_of and as_of < EPOCH else "since", N_("Use a date in 2000 or later: there are no registrations before."))
+    return Query(area, category or None, gender or None, since, as_of)
+
+
+def _spans(first: date, last: date) -> list[tuple[str, date, date]]:
+    """[first, last] as whole months (period 'm') and the days left at either end ('d')."""
+    if last < first:
+        return []
+    months_from = first if first.day == 1 else _next_month(first)
+    after_last = last + timedelta(days=1)
+    months_to = _month_start(after_last) - timedelta(days=1)  # the last day of the last whole month
+    if months_from > months_to:
+        return [("d", first, last)]
+    spans = [("m", months_from, _month_start(months_to))]
+    if first < months_from:
+        spans.append(("d", first, months_from - timedelta(days=1)))
+    if months_to < last:
+        spans.append(("d", months_to + timedelta(days=1), last))
+    return spans
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _cells(session: Session, query: Query, dimension: str, area: str | None = None) -> list[Cell]:
+    area = query.area if area is None else area
+    level = len(area) // 2
+    cells: list[Cell] = []
+    for period, first, last in _spans(query.since or EPOCH, query.end()):
+        cells.extend(read_range(session, level, dimension, period, area, first, last))
+    return [c for c in cells
+            if (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender)]
+
+
+def children(area: str) -> list[tuple[str, Any]]:
+    """The areas one level down, as (code, gazetteer record)."""
+    if not area:
+        return [(p.code, p) for p in areas.provinces()]
+    if len(area) == 2:
+        return [(d.code, d) for d in areas.districts(area)]
+    if len(area) == 4:
+        return [(c.code, c) for c in areas.communes(area)]
+    return []
+
+
+@dataclass
+class Statistics:
+    query: Query
+    total: int = 0
+    breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> code -> count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, **self.breakdowns}
+
+
+def statistics(session: Session, query: Query, *, with_areas: bool = True) -> Statistics:
+    """Total and every breakdown for `query` (zeros included, in a stable order)."""
+    totals = _cells(session, query, "total")
+    result = Statistics(query, total=sum(c.n for c in totals))
+    by_category = dict.fromkeys(vocab.CATEGORIES, 0)
+    by_gender = dict.fromkeys(vocab.GENDERS, 0)
+    by_month: Counter[str] = Counter()
+    for c in totals:
+        by_category[c.category] += c.n
+        by_gender[c.gender] += c.n
+        by_month[c.start.strftime("%Y-%m")] += c.n
+    result.breakdowns["by_category"] = by_category
+    result.breakdowns["by_gender"] = by_gender
+    if "sector" in DIMENSIONS_AT[query.level]:
+        for dimension, name in BREAKDOWNS.items():
+            counts = dict.fromkeys(LABELS[name], 0)
+            for c in _cells(session, query, dimension):
+                counts[c.value] += c.n
+            result.breakdowns[name] = counts
+    if with_areas and query.level < 3:
+        result.breakdowns["by_area"] = {
+            code: sum(c.n for c in _cells(session, query, "total", code)) for code, _ in children(query.area)
+        }
+    result.breakdowns["by_month"] = dict(sorted(by_month.items()))
+    return result
 
 
 def counts_by_category(session: Session, as_of: date | None = None) -> dict[str, int]:
     """Actors registered on or before `as_of` (all when None), per category, zeros included."""
-    query = select(Actor.category, func.count()).group_by(Actor.category)
-    if as_of is not None:
-        query = query.where(Actor.registered_on <= as_of)
-    counts = dict.fromkeys(vocab.CATEGORIES, 0)
-    counts.update({category: n for category, n in session.execute(query)})
-    return counts
+    return statistics(session, Query(as_of=as_of), with_areas=False).breakdowns["by_category"]
 
 
 def summary(session: Session, as_of: date | None = None) -> dict[str, object]:

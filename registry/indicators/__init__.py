@@ -1,0 +1,1 @@
+"""The ministry's annual indicators, shown beside the registry's own counts."""
