@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 migrate: $(STAMP)
 	$(BIN)/flask --app registry db upgrade
+	$(BIN)/flask --app registry load-indicators --if-empty
 
 run: migrate
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - 'registry:create_app()'

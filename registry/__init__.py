@@ -63,6 +63,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from registry.api.views import bp as api_bp
+    from registry.dashboard.views import bp as dashboard_bp
     from registry.imports.views import bp as imports_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
@@ -70,6 +72,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -21,7 +21,9 @@ from registry.imports.services import create_batch
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
 from registry.staff.services import StaffError, create_user, normalise_email
+from registry.indicators import services as indicators
 from registry.stats.queries import summary
+from registry.stats.tally import rebuild
 
 
 @click.command("stats")
@@ -39,6 +41,36 @@ def stats_command(as_of: datetime | None, as_json: bool) -> None:
     click.echo(f"Total: {figures['total']}")
     for category, count in figures["by_category"].items():  # type: ignore[union-attr]
         click.echo(f"  {category}: {count}")
+
+
+@click.command("load-indicators")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--if-empty", is_flag=True, help="Load only when no indicators are stored yet (first run).")
+@with_appcontext
+def load_indicators_command(path: Path | None, if_empty: bool) -> None:
+    """Load the ministry's annual indicators from a CSV (default: the dataset shipped with the app)."""
+    try:
+        if if_empty and path is None:
+            result = indicators.load_if_empty(db.session, now=clock.now())
+        else:
+            result = indicators.load_file(db.session, path or indicators.DATASET, now=clock.now())
+        db.session.commit()
+    except indicators.IndicatorFileError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    if result is None:
+        click.echo("Indicators already loaded; nothing to do.")
+        return
+    click.echo(f"Indicators: {result.added} added, {result.changed} changed (audited), {result.unchanged} unchanged")
+
+
+@click.command("rebuild-tally")
+@with_appcontext
+def rebuild_tally_command() -> None:
+    """Recount the maintained statistics from the actor table (a repair; normally never needed)."""
+    counted = rebuild(db.session)
+    db.session.commit()
+    click.echo(f"Tally rebuilt from {counted} actors")
 
 
 @click.command("create-user")
@@ -130,4 +162,4 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
             out.write(block)
 
 
-commands = [stats_command, create_user_command, import_actors_command]
+commands = [stats_command, create_user_command, import_actors_command, load_indicators_command, rebuild_tally_command]

@@ -19,7 +19,7 @@ from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
-TABLES_TO_EMPTY = ("actor", "import_problem", "import_batch", "staff_user")
+TABLES_TO_EMPTY = ("actor", "actor_tally", "import_problem", "import_batch", "indicator_change", "indicator", "staff_user")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import one_of
 from registry.extensions import db
@@ -55,3 +55,5 @@ class IndicatorChange(db.Model):  # type: ignore[name-defined]
     old_value: Mapped[float] = mapped_column(Float)
     new_value: Mapped[float] = mapped_column(Float)
     note: Mapped[str] = mapped_column(String(300))
+
+    changed_by = relationship("StaffUser", lazy="joined")

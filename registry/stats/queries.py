@@ -169,3 +169,11 @@ def summary(session: Session, as_of: date | None = None) -> dict[str, object]:
         "total": sum(by_category.values()),
         "by_category": by_category,
     }
+
+
+def totals_by_cell(session: Session, query: Query, area: str) -> Counter[tuple[str, str]]:
+    """Registrations in `area` for the query's period, by (category, gender)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for c in _cells(session, query, "total", area):
+        counts[(c.category, c.gender)] += c.n
+    return counts

@@ -1,0 +1,134 @@
+"""JSON API v1: public statistics (protected), indicators, DHIS2 export, OpenAPI document."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from registry import clock
+from registry.extensions import db, limiter
+from registry.i18n import N_
+from registry.indicators import services as indicators
+from registry.stats.dhis2 import data_value_set, parse_period
+from registry.stats.present import as_json
+from registry.stats.queries import QueryError, make_query, statistics
+from registry.stats.scope import current_scope
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+AREA_PARAMS = ("province", "district", "commune")
+
+
+def error(field: str, message: str, status: int = 400) -> tuple[Response, int]:
+    return jsonify({"error": {"field": field, "message": message}}), status
+
+
+def _date(name: str) -> date | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise QueryError(name, N_("“%(value)s” is not a date. Write YYYY-MM-DD."), value=text[:20]) from None
+
+
+def requested_area() -> str:
+    """The most specific of province/district/commune; each must lie inside the one above."""
+    area = ""
+    for name in AREA_PARAMS:
+        code = (request.args.get(name) or "").strip()
+        if not code:
+            continue
+        if area and not code.startswith(area):
+            raise QueryError(name, N_("%(value)s is not inside %(parent)s. Check both codes."), value=code[:12], parent=area)
+        if len(code) != 2 * (AREA_PARAMS.index(name) + 1):
+            raise QueryError(name, N_("“%(value)s” does not have the digits of a %(level)s code (2, 4 or 6)."), value=code[:12], level=name)
+        area = code
+    return area
+
+
+def locale() -> str:
+    return str(get_locale() or "km")
+
+
+@bp.get("/stats")
+@limiter.limit("120 per minute")
+def stats() -> Any:
+    scope = current_scope()
+    try:
+        area = requested_area() or scope.default_area()
+        query = make_query(area=area, category=request.args.get("category"), gender=request.args.get("gender"),
+                           since=_date("since"), as_of=_date("as_of"))
+    except QueryError as problem:
+        return error(problem.field, _(problem.message, **problem.params))
+    if not scope.allows(query.area):
+        return error("province", _("Your account sees province %(province)s only.", province=scope.province), 403)
+    if query.as_of and query.as_of > clock.today():
+        query = make_query(area=query.area, category=query.category, gender=query.gender, since=query.since, as_of=clock.today())
+    return jsonify(as_json(statistics(db.session, query), locale=locale(), exact_counts=scope.exact))
+
+
+@bp.get("/indicators")
+@limiter.limit("120 per minute")
+def indicator_list() -> Any:
+    text = (request.args.get("year") or "").strip()
+    years = indicators.years(db.session)
+    if text:
+        if not (text.isdigit() and len(text) == 4):
+            return error("year", _("“%(value)s” is not a year. Write four digits, e.g. 2024.", value=text[:10]))
+        year = int(text)
+    elif years:
+        year = years[0]
+    else:
+        return jsonify([])
+    lang = locale()
+    return jsonify([
+        {
+            "code": i.code, "label": i.label(lang), "value": i.value, "unit": i.unit, "year": i.year,
+            "source": i.source, "section": i.section, "derived": i.derived, "derivation": i.derivation,
+            "previous_value": previous.value if previous else None,
+        }
+        for i, previous in indicators.for_year(db.session, year)
+    ])
+
+
+@bp.get("/dhis2/dataValueSet")
+def dhis2() -> Any:
+    scope = current_scope()
+    if not scope.exact:
+        abort(401 if not _signed_in() else 403)
+    try:
+        first, last, period = parse_period(request.args.get("period") or str(clock.today().year))
+    except QueryError as problem:
+        return error(problem.field, _(problem.message, **problem.params))
+    return jsonify(data_value_set(db.session, first, last, period, province=scope.province))
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from registry.api.openapi import document
+
+    return jsonify(document())
+
+
+@bp.errorhandler(401)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+@bp.errorhandler(429)
+def json_error(problem: Any) -> tuple[Response, int]:
+    messages = {
+        401: _("Sign in as ministry staff to use this."),
+        403: _("Your account cannot use this."),
+        404: _("Not found."),
+        429: _("Too many requests. Wait a minute and try again."),
+    }
+    return error("request", messages.get(problem.code, _("Not found.")), problem.code)

@@ -1,0 +1,1 @@
+"""The ministry dashboard and the public statistics page."""

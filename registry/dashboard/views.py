@@ -1,0 +1,121 @@
+"""/dashboard (ministry and admin staff), its exports and indicator corrections; /stats (public)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from registry import clock
+from registry.actors import areas
+from registry.dashboard import exports
+from registry.dashboard.forms import IndicatorForm
+from registry.dashboard.services import dashboard_years, indicator_rows, statistics_json, year_end
+from registry.extensions import db, limiter
+from registry.indicators import services as indicators
+from registry.indicators.models import Indicator
+from registry.staff.access import roles_required
+from registry.stats.present import BREAKDOWN_TITLES, area_label
+from registry.stats.scope import current_scope
+
+bp = Blueprint("dashboard", __name__)
+STAFF = ("ministry", "admin")
+
+
+@bp.app_template_filter("by_count")
+def by_count(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Largest first; suppressed cells (count unknown) last."""
+    return sorted(cells, key=lambda c: (c["count"] is None, -(c["count"] or 0)))
+
+
+def _locale() -> str:
+    return str(get_locale() or "km")
+
+
+def _year() -> int:
+    text = request.args.get("year", "")
+    years = dashboard_years(db.session)
+    if text.isdigit() and int(text) in years:
+        return int(text)
+    published = indicators.years(db.session)  # default: the latest year the ministry reported
+    return published[0] if published else clock.today().year
+
+
+def _area(default: str = "") -> str:
+    """The requested area (a real code), else `default`; outside the account's province: 403."""
+    code = (request.args.get("area") or "").strip()
+    if code and areas.area_by_code(code) is None:
+        abort(404)
+    code = code or default
+    if not current_scope().allows(code):
+        abort(403)
+    return code
+
+
+def _breadcrumbs(area: str, locale: str) -> list[tuple[str, str]]:
+    return [(area[:size], area_label(area[:size], locale)) for size in range(0, len(area) + 1, 2)]
+
+
+@bp.get("/dashboard")
+@roles_required(*STAFF)
+def index() -> str:
+    locale, year = _locale(), _year()
+    scope = current_scope()
+    area = _area(scope.default_area())
+    stats = statistics_json(db.session, year, area, locale, exact=True)
+    return render_template(
+        "dashboard/index.html", year=year, years=dashboard_years(db.session), area=area,
+        crumbs=_breadcrumbs(area, locale)[len(scope.default_area()) // 2:] if scope.province else _breadcrumbs(area, locale),
+        stats=stats, rows=indicator_rows(db.session, year, stats), as_of=year_end(year),
+        titles=BREAKDOWN_TITLES, tables=exports.TABLES, locale=locale,
+        export_url=lambda name, kind: url_for("dashboard.export", name=name, kind=kind, year=year, area=area),
+        drill_url=lambda code: url_for("dashboard.index", year=year, area=code),
+    )
+
+
+@bp.get("/dashboard/export/<name>.<kind>")
+@roles_required(*STAFF)
+def export(name: str, kind: str) -> Response:
+    if name not in exports.TABLES or kind not in ("csv", "xlsx"):
+        abort(404)
+    locale, year = _locale(), _year()
+    area = _area(current_scope().default_area())
+    stats = statistics_json(db.session, year, area, locale, exact=True)
+    header, body = exports.table(name, stats, indicator_rows(db.session, year, stats), locale, year)
+    filename = f"registry-{name}-{year}{'-' + area if area else ''}.{kind}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if kind == "csv":
+        return Response(exports.as_csv(header, body), mimetype="text/csv", headers=disposition)
+    return Response(exports.as_xlsx(name, header, body),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers=disposition)
+
+
+@bp.route("/dashboard/indicators/<int:indicator_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def edit_indicator(indicator_id: int) -> Any:
+    indicator = db.session.get(Indicator, indicator_id) or abort(404)
+    form = IndicatorForm()
+    if form.validate_on_submit():
+        indicators.correct(db.session, indicator, form.value.parsed, by_id=current_user.id,  # type: ignore[attr-defined]
+                           note=form.note.data.strip(), now=clock.now())
+        db.session.commit()
+        return redirect(url_for("dashboard.index", year=indicator.year), code=303)
+    status = 400 if form.errors else 200
+    return render_template("dashboard/indicator.html", indicator=indicator, form=form, locale=_locale(),
+                           changes=indicators.history(db.session, indicator.id)), status
+
+
+@bp.get("/stats")
+@limiter.limit("120 per minute")
+def public() -> str:
+    """Safe aggregates for everyone: small counts suppressed, others rounded (disclosure.py)."""
+    locale, year = _locale(), _year()
+    code = (request.args.get("area") or "").strip()
+    area = code if code and len(code) <= 4 and areas.area_by_code(code) else ""
+    stats = statistics_json(db.session, year, area, locale, exact=False)
+    return render_template("dashboard/public.html", year=year, years=dashboard_years(db.session), area=area,
+                           crumbs=_breadcrumbs(area, locale), stats=stats, as_of=year_end(year),
+                           titles=BREAKDOWN_TITLES, locale=locale, export_url=None,
+                           drill_url=(lambda code: url_for("dashboard.public", year=year, area=code)) if len(area) < 4 else None)

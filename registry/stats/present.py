@@ -1,0 +1,67 @@
+"""Statistics as labelled rows, for the pages, the exports and the API (one shape for all)."""
+from __future__ import annotations
+
+from typing import Any
+
+from registry.actors import areas
+from registry.i18n import N_, translate
+from registry.stats.disclosure import Shown, show_group, show_total
+from registry.stats.queries import LABELS, LEVEL_NAMES, Statistics, children
+
+BREAKDOWN_TITLES = {
+    "by_category": N_("By category"),
+    "by_gender": N_("By gender"),
+    "by_sector": N_("By sector"),
+    "by_channel": N_("By channel"),
+    "by_age_band": N_("By age band (age on the date registered)"),
+    "by_area": N_("By area"),
+    "by_month": N_("By month registered"),
+}
+
+
+def area_label(code: str, locale: str) -> str:
+    if not code:
+        return translate(N_("Cambodia"), locale)
+    record = areas.area_by_code(code)
+    return areas.area_name(record, locale) if record else code
+
+
+def _labels(name: str, stats: Statistics, locale: str) -> dict[str, str]:
+    if name in LABELS:
+        return {code: translate(label, locale) for code, label in LABELS[name].items()}
+    if name == "by_area":
+        return {code: areas.area_name(record, locale) for code, record in children(stats.query.area)}
+    return {}
+
+
+def cell(code: str, label: str, shown: Shown) -> dict[str, Any]:
+    return {"code": code, "label": label, "count": shown.count, "suppressed": shown.suppressed}
+
+
+def as_json(stats: Statistics, *, locale: str, exact_counts: bool) -> dict[str, Any]:
+    """The API's statistics object (see registry.api.openapi)."""
+    query = stats.query
+    breakdowns = {}
+    for name, counts in stats.breakdowns.items():
+        labels = _labels(name, stats, locale)
+        shown = show_group(counts, exact_counts=exact_counts)
+        breakdowns[name] = [cell(code, labels.get(code, code), s) for code, s in shown.items()]
+    total = show_total(stats.total, exact_counts=exact_counts)
+    return {
+        "as_of": query.end().isoformat(),
+        "since": query.since.isoformat() if query.since else None,
+        "area": {"code": query.area, "level": LEVEL_NAMES[query.level], "name": area_label(query.area, locale)},
+        "category": query.category,
+        "gender": query.gender,
+        "exact": exact_counts,
+        "rounded_to": None if exact_counts else 5,
+        "total": {"count": total.count, "suppressed": total.suppressed},
+        "breakdowns": breakdowns,
+    }
+
+
+def table_rows(stats_json: dict[str, Any], name: str, locale: str) -> tuple[list[str], list[list[Any]]]:
+    """A breakdown as a header and rows for CSV/XLSX export ("<5" where suppressed)."""
+    header = [translate(N_("Code"), locale), translate(N_("Name"), locale), translate(N_("Registered actors"), locale)]
+    rows = [[c["code"], c["label"], "<5" if c["suppressed"] else c["count"]] for c in stats_json["breakdowns"][name]]
+    return header, rows

@@ -1,0 +1,150 @@
+"""Statistics: exact counts from the maintained tally, every breakdown, the as-of cutoff."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from registry.actors import vocab
+from registry.extensions import db
+from registry.stats.queries import Query, QueryError, make_query, statistics
+from registry.stats.tally import rebuild
+from tests.conftest import csrf_token, valid_form
+from tests.import_files import good, write_csv
+
+COMMUNES = [("12", "1201", "120101"), ("12", "1201", "120109"), ("12", "1202", "120201"), ("01", "0102", "010201")]
+
+
+def known_rows(n: int = 120) -> list[list[str]]:
+    """Varied, valid people across two months, four communes, every category, sector and age band."""
+    rng = random.Random(7)
+    rows = []
+    for i in range(n):
+        province, district, commune = COMMUNES[i % len(COMMUNES)]
+        category = list(vocab.CATEGORIES)[i % 3]
+        day = date(2024, 11, 20) + timedelta(days=i % 25)  # 20 Nov .. 14 Dec
+        birth = date(1950 + i % 55, 1 + i % 12, 1 + i % 27)
+        rows.append(good(
+            1000 + i, category=category, gender=("female", "male")[rng.randrange(2)], province=province,
+            district=district, commune=commune, sector=list(vocab.SECTORS)[i % 10], date_of_birth=birth.isoformat(),
+            registered_on=day.isoformat(), business_name="Shop" if category == "micro_enterprise" else "",
+            workers="2" if category == "micro_enterprise" else "",
+        ))
+    return rows
+
+
+@pytest.fixture
+def known(app, runner, tmp_path: Path):  # type: ignore[no-untyped-def]
+    result = runner.invoke(args=["import-actors", str(write_csv(tmp_path / "known.csv", known_rows())), "--json"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    token = csrf_token(client, "/register")
+    assert client.post("/register", data={**valid_form(), "csrf_token": token}).status_code == 303  # today, channel self
+    return app
+
+
+def direct_counts(query: Query, group: str) -> Counter[str]:
+    """The same statistic counted straight from the actor table (what the tally must equal)."""
+    actors = db.session.execute(sa.text(
+        "SELECT category, gender, sector, channel, date_of_birth, registered_on, province_code, district_code, commune_code FROM actor"
+    )).all()
+    counts: Counter[str] = Counter()
+    for category, gender, sector, channel, birth, registered, province, district, commune in actors:
+        registered = registered if isinstance(registered, date) else date.fromisoformat(registered)
+        birth = birth if isinstance(birth, date) else date.fromisoformat(birth)
+        if registered > query.end() or (query.since and registered < query.since):
+            continue
+        if query.area and not commune.startswith(query.area):
+            continue
+        if (query.category and category != query.category) or (query.gender and gender != query.gender):
+            continue
+        age = registered.year - birth.year - ((registered.month, registered.day) < (birth.month, birth.day))
+        key = {
+            "total": "", "by_category": category, "by_gender": gender, "by_sector": sector, "by_channel": channel,
+            "by_age_band": vocab.age_band(age), "by_month": registered.strftime("%Y-%m"),
+            "by_area": (province, district, commune)[query.level] if query.level < 3 else "",
+        }[group]
+        counts[key] += 1
+    return counts
+
+
+QUERIES = [
+    Query(),
+    Query(as_of=date(2024, 12, 1)),
+    Query(as_of=date(2024, 11, 30)),
+    Query(since=date(2024, 11, 25), as_of=date(2024, 12, 10)),
+    Query(area="12"),
+    Query(area="12", category="employee", gender="female"),
+    Query(area="1201", as_of=date(2024, 12, 5)),
+    Query(area="120109", category="self_employed"),
+    Query(area="01", since=date(2024, 12, 1)),
+    Query(since=date(2024, 12, 1), as_of=date(2024, 12, 31), gender="male"),
+]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: repr(q)[6:60])
+def test_every_breakdown_equals_a_direct_count_of_the_actors(known, query: Query) -> None:  # type: ignore[no-untyped-def]
+    with known.app_context():
+        stats = statistics(db.session, query)
+        assert stats.total == sum(direct_counts(query, "total").values())
+        for name, counts in stats.breakdowns.items():
+            expected = direct_counts(query, name)
+            assert {k: v for k, v in counts.items() if v} == dict(expected), name
+        assert sum(stats.breakdowns["by_category"].values()) == stats.total
+
+
+def test_as_of_counts_the_whole_day_and_nothing_after(known) -> None:  # type: ignore[no-untyped-def]
+    with known.app_context():
+        day = date(2024, 12, 3)
+        on = statistics(db.session, Query(as_of=day)).total
+        before = statistics(db.session, Query(as_of=day - timedelta(days=1))).total
+        registered_that_day = db.session.execute(
+            sa.text("SELECT count(*) FROM actor WHERE registered_on = :d"), {"d": day}).scalar_one()
+        assert registered_that_day > 0
+        assert on - before == registered_that_day
+
+
+def test_known_totals_by_category(known) -> None:  # type: ignore[no-untyped-def]
+    with known.app_context():
+        stats = statistics(db.session, Query(as_of=date(2024, 12, 31)))
+        assert stats.total == 120
+        assert stats.breakdowns["by_category"] == {"employee": 40, "micro_enterprise": 40, "self_employed": 40}
+        assert stats.breakdowns["by_channel"] == {"self": 0, "outreach": 120}
+        assert statistics(db.session, Query()).breakdowns["by_channel"]["self"] == 1  # the form's registration, today
+
+
+def test_rebuilding_the_tally_gives_the_same_statistics(known) -> None:  # type: ignore[no-untyped-def]
+    with known.app_context():
+        before = [statistics(db.session, q).as_dict() for q in QUERIES]
+        assert rebuild(db.session) == 121
+        db.session.commit()
+        assert [statistics(db.session, q).as_dict() for q in QUERIES] == before
+
+
+def test_a_duplicate_or_rejected_row_is_not_counted(known, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    again = runner.invoke(args=["import-actors", str(write_csv(tmp_path / "again.csv", known_rows()[:10] + [good(5000, gender="x")])), "--json"])
+    assert again.exit_code == 0
+    with known.app_context():
+        assert statistics(db.session, Query(as_of=date(2024, 12, 31))).total == 120
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"area": "99"}, "area"), ({"category": "worker"}, "category"), ({"gender": "x"}, "gender"),
+    ({"since": date(2024, 2, 1), "as_of": date(2024, 1, 1)}, "since"), ({"as_of": date(1999, 1, 1)}, "as_of"),
+])
+def test_bad_filters_name_the_field(kwargs, field) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QueryError) as raised:
+        make_query(**kwargs)
+    assert raised.value.field == field
+
+
+def test_stats_command_uses_the_same_counts(known) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    result = known.test_cli_runner().invoke(args=["stats", "--as-of", "2024-12-31", "--json"])
+    assert json.loads(result.output) == {"as_of": "2024-12-31", "total": 120,
+                                         "by_category": {"employee": 40, "micro_enterprise": 40, "self_employed": 40}}
