@@ -160,3 +160,35 @@ def test_outreach_officer_uploads_a_file_and_watches_it_finish(browser, server, 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "import-360.png"), full_page=True)
     context.close()
+
+
+def test_ministry_dashboard_and_public_stats_fit_a_phone_and_print(browser, server, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD, make_user
+    from tests.import_files import good, write_csv
+
+    runner = app.test_cli_runner()
+    rows = [good(i, category=("employee", "self_employed")[i % 2]) for i in range(40)]
+    assert runner.invoke(args=["import-actors", str(write_csv(tmp_path / "r.csv", rows))]).exit_code == 0
+    assert runner.invoke(args=["load-indicators"]).exit_code == 0
+    make_user(app, "minister@example.org", "ministry")
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/stats?year=2024")  # public, Khmer by default
+    assert page.inner_text("#total") == "40"
+    assert page.locator(".chart svg").count() >= 3
+    assert fits_the_screen(page)
+    page.goto(f"{server}/dashboard?year=2024&lang=en")
+    page.fill("#email", "minister@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/dashboard"))
+    page.goto(f"{server}/dashboard?year=2024")
+    assert page.inner_text("#indicator-IE_ACTORS_TOTAL td.live") == "40"
+    assert fits_the_screen(page)
+    page.click("#by_area a[href*='area=12']")  # drill down from the table of provinces
+    page.wait_for_url(re.compile(r"area=12"))
+    assert page.inner_text("#total") == "40"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-360.png"), full_page=True)
+    assert page.pdf(format="A4")[:4] == b"%PDF"
+    context.close()
