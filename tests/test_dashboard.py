@@ -113,6 +113,7 @@ def test_exports_neutralise_formulas(app, runner, tmp_path: Path) -> None:  # ty
     for name in ("by_category", "by_area", "by_month", "by_sector", "by_age_band"):
         assert client.get(f"/dashboard/export/{name}.csv?year=2024").status_code == 200
     assert client.get("/dashboard/export/nothing.csv").status_code == 404
+    assert client.get("/dashboard/export/by_day.csv?year=2024").status_code == 404  # only for a period (API since=)
 
 
 def test_corrections_are_audited_and_bad_values_refused(app, runner) -> None:  # type: ignore[no-untyped-def]

@@ -65,7 +65,7 @@ def direct_counts(query: Query, group: str) -> Counter[str]:
         age = registered.year - birth.year - ((registered.month, registered.day) < (birth.month, birth.day))
         key = {
             "total": "", "by_category": category, "by_gender": gender, "by_sector": sector, "by_channel": channel,
-            "by_age_band": vocab.age_band(age), "by_month": registered.strftime("%Y-%m"),
+            "by_age_band": vocab.age_band(age), "by_month": registered.strftime("%Y-%m"), "by_day": registered.isoformat(),
             "by_area": (province, district, commune)[query.level] if query.level < 3 else "",
         }[group]
         counts[key] += 1

@@ -47,7 +47,8 @@ def document() -> dict[str, Any]:
                 "summary": "Registered actors, in total and by every breakdown",
                 "parameters": [
                     _param("as_of", "Registered on or before this date (default today)", {"type": "string", "format": "date"}),
-                    _param("since", "Registered on or after this date (default: from the start)", {"type": "string", "format": "date"}),
+                    _param("since", "Registered on or after this date (default: from the start); a period of up to 366 days also gets by_day",
+                           {"type": "string", "format": "date"}),
                     _param("province", "2-digit province code"),
                     _param("district", "4-digit district code"),
                     _param("commune", "6-digit commune code"),
@@ -96,7 +97,7 @@ def document() -> dict[str, Any]:
                         "required": ["by_category", "by_gender", "by_month"],
                         "additionalProperties": False,
                         "properties": {name: _BREAKDOWN for name in
-                                       ("by_category", "by_gender", "by_sector", "by_channel", "by_age_band", "by_area", "by_month")},
+                                       ("by_category", "by_gender", "by_sector", "by_channel", "by_age_band", "by_area", "by_month", "by_day")},
                     },
                 },
             },

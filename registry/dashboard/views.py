@@ -83,6 +83,8 @@ def export(name: str, kind: str) -> Response:
     locale, year = _locale(), _year()
     area = _area(current_scope().default_area())
     stats = statistics_json(db.session, year, area, locale, exact=True)
+    if name != "indicators" and name not in stats["breakdowns"]:
+        abort(404)  # e.g. by_day (periods only) or by_sector below province level
     header, body = exports.table(name, stats, indicator_rows(db.session, year, stats), locale, year)
     filename = f"registry-{name}-{year}{'-' + area if area else ''}.{kind}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -16,6 +16,7 @@ BREAKDOWN_TITLES = {
     "by_age_band": N_("By age band (age on the date registered)"),
     "by_area": N_("By area"),
     "by_month": N_("By month registered"),
+    "by_day": N_("By day registered"),
 }
 
 

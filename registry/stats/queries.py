@@ -19,6 +19,7 @@ from registry.i18n import N_
 from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, read_range
 
 LEVEL_NAMES = ("country", "province", "district", "commune")
+MAX_DAYS = 366  # a period with `since` up to this long also gets a day-by-day breakdown
 # Breakdowns by dimension value (the tally's names -> the names the outputs use).
 BREAKDOWNS = {"sector": "by_sector", "channel": "by_channel", "age": "by_age_band"}
 LABELS: dict[str, dict[str, str]] = {
@@ -153,6 +154,12 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
             code: sum(c.n for c in _cells(session, query, "total", code)) for code, _ in children(query.area)
         }
     result.breakdowns["by_month"] = dict(sorted(by_month.items()))
+    if query.since is not None and (query.end() - query.since).days < MAX_DAYS:
+        by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}
+        for c in read_range(session, query.level, "total", "d", query.area, query.since, query.end()):
+            if (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender):
+                by_day[c.start.isoformat()] += c.n
+        result.breakdowns["by_day"] = by_day
     return result
 
 
