@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from registry import clock
 from registry.actors import areas, vocab
 from registry.i18n import N_
+from registry.stats.models import AREA_LEVELS
 from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, read_range
 
-LEVEL_NAMES = ("country", "province", "district", "commune")
+LEVEL_NAMES = AREA_LEVELS
 MAX_DAYS = 366  # a period with `since` up to this long also gets a day-by-day breakdown
 # Breakdowns by dimension value (the tally's names -> the names the outputs use).
 BREAKDOWNS = {"sector": "by_sector", "channel": "by_channel", "age": "by_age_band"}

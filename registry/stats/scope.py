@@ -12,6 +12,7 @@ EXACT_ROLES = ("ministry", "admin")
 class Scope:
     exact: bool  # exact counts (signed-in ministry or admin staff); otherwise public protection
     province: str | None  # a province-limited account sees only this province
+    signed_in: bool = False
 
     def allows(self, area: str) -> bool:
         return self.province is None or area.startswith(self.province)
@@ -22,5 +23,5 @@ class Scope:
 
 def current_scope() -> Scope:
     if current_user.is_authenticated and current_user.role in EXACT_ROLES:
-        return Scope(True, current_user.province_code)
-    return Scope(False, None)
+        return Scope(True, current_user.province_code, True)
+    return Scope(False, None, bool(current_user.is_authenticated))
