@@ -34,7 +34,7 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def write_rows(path: Path, n: int) -> None:
     """N distinct people across real communes; a third with national IDs."""
     sys.path.insert(0, str(ROOT))
-    from registry.actors import areas
+    from registry import areas
 
     communes = [(c.province_code, c.district_code, c.code) for p in areas.provinces()
                 for d in areas.districts(p.code) for c in areas.communes(d.code)]

@@ -36,7 +36,7 @@ def build(db_path: Path, n: int) -> float:
     from flask_migrate import upgrade
 
     from registry import create_app
-    from registry.actors import areas
+    from registry import areas
     from registry.actors.numbers import registration_number
     from registry.extensions import db
     from registry.stats.tally import rebuild

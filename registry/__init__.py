@@ -5,14 +5,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, render_template, request, session
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from registry import config as config_module
 from registry.database import configure_engine
 from registry.extensions import babel, csrf, db, limiter, login_manager, migrate
-from registry.i18n import DEFAULT_LOCALE, LOCALES, TRANSLATIONS_DIR
+from registry.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, LOCALES, TRANSLATIONS_DIR, current_locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,8 +56,12 @@ def register_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
     login_manager.init_app(app)
+    from registry.staff.views import configure_login
+
+    configure_login(login_manager)
     limiter.init_app(app)
 
 

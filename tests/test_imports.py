@@ -262,12 +262,12 @@ def test_reader_leaves_chunks_to_an_idle_writer_and_both_ways_check_the_same(tmp
     for waiting in (False, True):
         out: queue.Queue = queue.Queue()  # type: ignore[type-arg]
         _read_and_check(str(path), "csv", 1, 7, columns, date(2026, 11, 25), None, out, _Waits(waiting))
-        items = list(iter(out.get, None))
-        kinds = {"checked" if item.__class__ is list else item[0] for item in items}
-        assert kinds == ({"rows"} if waiting else {"checked"})
+        items = list(iter(out.get, ("end", None)))
+        kinds = {kind for kind, _payload in items}
+        assert kinds == ({"unchecked"} if waiting else {"checked"})
         results[waiting] = [
-            item if item.__class__ is list else check_rows([SourceRow(*r) for r in item[1]], columns, date(2026, 11, 25), None)
-            for item in items
+            payload if kind == "checked" else check_rows([SourceRow(*r) for r in payload], columns, date(2026, 11, 25), None)
+            for kind, payload in items
         ]
     assert results[True] == results[False]
     assert sum(len(chunk) for chunk in results[False]) == len(expected_outcomes())

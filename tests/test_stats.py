@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from registry.actors import vocab
+from registry import vocab
 from registry.extensions import db
 from registry.stats.queries import Query, QueryError, make_query, statistics
 from registry.stats.tally import rebuild

@@ -5,9 +5,11 @@ Revision ID: 0004_tally_and_indicators
 Revises: 0003_checks_without_in_lists
 Create Date: 2026-11-25
 """
+from collections import Counter
+from datetime import date
+
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision = "0004_tally_and_indicators"
 down_revision = "0003_checks_without_in_lists"
@@ -65,12 +67,7 @@ def upgrade():
     )
     op.create_index(op.f("ix_indicator_change_indicator_id"), "indicator_change", ["indicator_id"])
 
-    # Count the actors already registered (the same code keeps the tally from now on).
-    from registry.stats.tally import rebuild
-
-    session = Session(bind=op.get_bind())
-    rebuild(session)
-    session.flush()
+    count_actors(op.get_bind())
 
 
 def downgrade():
@@ -78,3 +75,56 @@ def downgrade():
     op.drop_table("indicator_change")
     op.drop_table("indicator")
     op.drop_table("actor_tally")
+
+
+# ---------------------------------------------------------------------------------------
+# Frozen: the tally key as this revision wrote it (positions in the vocabularies of the
+# time), so this migration never changes when the application's code does. Revision 0005
+# rebuilds the tally with permanent slots; its downgrade calls this function again.
+_EPOCH = date(2000, 1, 1)
+_CATEGORIES = ("employee", "micro_enterprise", "self_employed")
+_GENDERS = ("female", "male")
+_VALUES = (
+    ("",),
+    ("agriculture", "manufacturing", "construction", "trade", "transport", "food_service", "repair",
+     "personal_services", "domestic_work", "other"),
+    ("self", "outreach"),
+    ("15-24", "25-34", "35-44", "45-54", "55-64", "65+"),
+)  # dimensions: total, sector, channel, age band
+_DIMENSIONS_AT = {0: 4, 1: 4, 2: 1, 3: 1}  # level -> how many dimensions it keeps
+
+
+def _age_band(birth, day):
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    if age >= 65:
+        return "65+"
+    low = max(15, age - (age - 5) % 10)
+    return f"{low}-{low + 9}"
+
+
+def _as_date(value):
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def count_actors(bind):
+    """Empty actor_tally and count every stored actor into it, in this revision's layout."""
+    bind.execute(sa.text("DELETE FROM actor_tally"))
+    rows = bind.execute(sa.text(
+        "SELECT registered_on, commune_code, category, gender, sector, channel, date_of_birth, count(*)"
+        " FROM actor GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth"
+    ))
+    tally = Counter()
+    for registered, commune, category, gender, sector, channel, birth, n in rows:
+        registered, birth = _as_date(registered), _as_date(birth)
+        days = ((registered - _EPOCH).days, (registered.replace(day=1) - _EPOCH).days)
+        cell = (_CATEGORIES.index(category) * 2 + _GENDERS.index(gender)) * 32
+        values = (0, _VALUES[1].index(sector), _VALUES[2].index(channel), _VALUES[3].index(_age_band(birth, registered)))
+        areas = (0, int(commune[:2]), int(commune[:4]), int(commune))
+        for level, dimensions in _DIMENSIONS_AT.items():
+            for dimension in range(dimensions):
+                for period in (0, 1):
+                    head = ((level * 4 + dimension) * 2 + period) * 1_000_000 + areas[level]
+                    tally[(head * 65_536 + days[period]) * 256 + cell + values[dimension]] += n
+    if tally:
+        bind.execute(sa.text("INSERT INTO actor_tally (key, n) VALUES (:key, :n)"),
+                     [{"key": key, "n": n} for key, n in sorted(tally.items())])

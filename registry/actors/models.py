@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.actors import vocab
+from registry import vocab
 from registry.database import one_of
 from registry.extensions import db
 
@@ -57,10 +57,10 @@ class Actor(db.Model):  # type: ignore[name-defined]
     source_row: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        CheckConstraint(one_of("category", vocab.CATEGORIES), name="category"),
-        CheckConstraint(one_of("gender", vocab.GENDERS), name="gender"),
-        CheckConstraint(one_of("sector", vocab.SECTORS), name="sector"),
-        CheckConstraint(one_of("channel", vocab.CHANNELS), name="channel"),
+        CheckConstraint(one_of("category", vocab.CATEGORIES.stored_codes), name="category"),
+        CheckConstraint(one_of("gender", vocab.GENDERS.stored_codes), name="gender"),
+        CheckConstraint(one_of("sector", vocab.SECTORS.stored_codes), name="sector"),
+        CheckConstraint(one_of("channel", vocab.CHANNELS.stored_codes), name="channel"),
         CheckConstraint("length(registration_number) = 10", name="registration_number"),
         CheckConstraint("national_id IS NULL OR length(national_id) = 9", name="national_id"),
         CheckConstraint("phone LIKE '+855%'", name="phone"),

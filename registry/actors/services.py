@@ -1,7 +1,8 @@
 """Operations on actors: plain functions that flush and never commit (the caller does)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from typing import get_type_hints
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from registry.actors.models import Actor
 from registry.actors.numbers import allocate_ids, registration_number
 from registry.actors.validation import Registration
 from registry.database import is_unique_violation
-from registry.stats.tally import count_new, fine_key
+from registry.stats.tally import Fine, count_new, fine_key
 
 
 class DuplicateRegistration(Exception):
@@ -52,7 +53,7 @@ def register_actor(
     return actor
 
 
-def _fine(r: Registration, channel: str) -> tuple:  # type: ignore[type-arg]
+def _fine(r: Registration, channel: str) -> Fine:
     return fine_key(r.registered_on, r.commune_code, r.category, r.gender, r.sector, channel, r.date_of_birth)
 
 
@@ -63,12 +64,12 @@ def find_by_number_and_phone(session: Session, number: str, phone: str) -> Actor
     ).first()
 
 
-_BULK_COLUMNS = (
-    "id", "registration_number", "category", "full_name", "name_key", "gender", "date_of_birth",
-    "national_id", "phone", "province_code", "district_code", "commune_code", "sector",
-    "business_name", "workers", "channel", "registered_on", "created_at", "consented_at",
-    "import_batch_id", "source_row",
-)
+# The columns of a bulk insert: the id and number, every member of Registration (the one
+# field list), then how and when the row arrived. Records are built in the same order.
+_BULK_COLUMNS = ("id", "registration_number", *Registration._fields,
+                 "channel", "created_at", "consented_at", "import_batch_id", "source_row")
+# Registration members SQLite stores as ISO text (its driver's date adapters are deprecated).
+_DATE_MEMBERS = tuple(i for i, name in enumerate(Registration._fields) if get_type_hints(Registration)[name] is date)
 
 
 def insert_actors(
@@ -95,14 +96,9 @@ def insert_actors(
     rows_of_file = source_rows or [None] * len(registrations)
     now_value = _sqlite_datetime(now) if sqlite else now
     consent_value = _sqlite_datetime(consented_at) if sqlite else consented_at
+    values = _sqlite_values if sqlite else tuple
     records = [
-        (
-            actor_id, registration_number(actor_id), r.category, r.full_name, r.name_key, r.gender,
-            r.date_of_birth.isoformat() if sqlite else r.date_of_birth, r.national_id, r.phone,
-            r.province_code, r.district_code, r.commune_code, r.sector, r.business_name, r.workers,
-            channel, r.registered_on.isoformat() if sqlite else r.registered_on, now_value, consent_value,
-            import_batch_id, source_row,
-        )
+        (actor_id, registration_number(actor_id), *values(r), channel, now_value, consent_value, import_batch_id, source_row)
         for actor_id, r, source_row in zip(ids, registrations, rows_of_file)
     ]
     if sqlite:
@@ -126,6 +122,13 @@ def _copy_actors(connection: Connection, records: list[tuple]) -> None:  # type:
     except connection.dialect.dbapi.IntegrityError as error:  # type: ignore[union-attr]
         # The same exception SQLAlchemy raises elsewhere, so callers handle one kind.
         raise IntegrityError(statement, None, error) from error
+
+
+def _sqlite_values(registration: Registration) -> list[object]:
+    values: list[object] = list(registration)
+    for i in _DATE_MEMBERS:
+        values[i] = values[i].isoformat()  # type: ignore[union-attr]
+    return values
 
 
 def _sqlite_datetime(moment: datetime) -> str:

@@ -15,10 +15,12 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import phonenumbers
 
-from registry.actors import areas, vocab
+from registry import areas, vocab
+from registry.actors import fields
+from registry.actors.fast_parsing import PHONE_REGION, kh_phone, memoised
 from registry.i18n import LOCALES, N_, ascii_digits, catalog
+from registry.vocab import age_on
 
-FIELDS = tuple(vocab.FIELD_LABELS)
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")  # zero-width space (common in Khmer), BOM
 _NAME_PUNCTUATION = frozenset(".-'’")
@@ -27,21 +29,6 @@ _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ID_SEPARATORS = re.compile(r"[\s\-]+")
 _WHOLE = re.compile(r"(\d+)(?:\.0+)?")
-_PHONE_REGION = "KH"
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]+")
-
-
-def _compiled_kh_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """libphonenumber's own KH patterns, compiled once for the fast path of parse_phone:
-    the general pattern, and any number type (mobile, fixed line, ...) in one expression."""
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(_PHONE_REGION)
-    types = (meta.mobile, meta.fixed_line, meta.toll_free, meta.premium_rate, meta.shared_cost,
-             meta.personal_number, meta.voip, meta.pager, meta.uan, meta.voicemail)
-    any_type = "|".join(f"(?:{d.national_number_pattern})" for d in types if d and d.national_number_pattern)
-    return re.compile(meta.general_desc.national_number_pattern), re.compile(any_type)
-
-
-_KH_GENERAL, _KH_ANY_TYPE = _compiled_kh_patterns()
 
 
 @dataclass(frozen=True)
@@ -63,8 +50,9 @@ class Problem(ValueError):
 
 
 class Registration(NamedTuple):
-    """A registration that passed every rule, in stored form (a tuple: cheap to build and to
-    hand from a validating process to a writing one)."""
+    """A registration that passed every rule, in stored form: one member per column of the
+    actor table it fills (the bulk insert derives its columns from this list). A tuple:
+    cheap to build and to hand from a validating process to a writing one."""
 
     category: str
     full_name: str
@@ -136,42 +124,6 @@ def _coded(value: Any, kind: str) -> str:
     if code is None:
         raise Problem(N_("“%(value)s” is not allowed. Use one of: %(choices)s."), value=text[:40], choices=choices)
     return code
-
-
-_MISS = object()
-MEMO_LIMIT = 100_000
-
-
-def _memo(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Remember a parser's answer per text: categories, places and dates repeat down a file.
-
-    A failure is remembered as (message, params) and raised afresh each time.
-    """
-    answers: dict[str, Any] = {}
-
-    def parse(value: Any) -> Any:
-        if value.__class__ is not str:
-            return parser(value)
-        answer = answers.get(value, _MISS)
-        if answer is _MISS:
-            try:
-                answer = parser(value)
-            except Problem as problem:
-                answer = _Failure(problem.message, problem.params)
-            if len(answers) < MEMO_LIMIT:
-                answers[value] = answer
-        if answer.__class__ is _Failure:
-            raise Problem(answer.message, **answer.params)
-        return answer
-
-    parse.__wrapped__ = parser  # type: ignore[attr-defined]
-    return parse
-
-
-@dataclass(frozen=True)
-class _Failure:
-    message: str
-    params: Mapping[str, Any]
 
 
 # --------------------------------------------------------------------------- field parsers
@@ -260,32 +212,15 @@ def parse_national_id(value: Any) -> str | None:
     return digits
 
 
-def _phone_fast(text: str) -> str | None:
-    """E.164 for the common shapes of a valid KH number, by libphonenumber's own KH patterns
-    (no full parse, ~1 µs); None sends anything unusual to the full parse."""
-    digits = _PHONE_SEPARATORS.sub("", text)
-    if digits.startswith("+855"):
-        national = digits[4:]
-    elif digits.startswith("855") and len(digits) >= 11:
-        national = digits[3:]
-    elif digits.startswith("0") and not digits.startswith("00"):
-        national = digits[1:]
-    else:
-        return None
-    if national.isdigit() and _KH_GENERAL.fullmatch(national) and _KH_ANY_TYPE.fullmatch(national):
-        return "+855" + national
-    return None
-
-
 def parse_phone(value: Any) -> str:
     text = ascii_digits(clean_text(value))
-    fast = _phone_fast(text)
+    fast = kh_phone(text)
     if fast is not None:
         return fast
     if not text:
         raise Problem(N_("Required. Write a Cambodian mobile or landline number, e.g. 012 345 678."))
     try:
-        number = phonenumbers.parse(text, _PHONE_REGION)
+        number = phonenumbers.parse(text, PHONE_REGION)
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
@@ -293,7 +228,7 @@ def parse_phone(value: Any) -> str:
             N_("“%(value)s” is not a valid phone number. Write a Cambodian number, e.g. 012 345 678."),
             value=text[:30],
         )
-    if phonenumbers.region_code_for_number(number) != _PHONE_REGION:
+    if phonenumbers.region_code_for_number(number) != PHONE_REGION:
         raise Problem(N_("Must be a Cambodian number (+855). Foreign numbers are not accepted."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -328,10 +263,6 @@ def parse_registered_on(value: Any, today: date) -> date:
     return day
 
 
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
 _AREA_MESSAGES = {
     "province": (
         N_("“%(value)s” is not a province of Cambodia. Choose from the list or write the 2-digit code."),
@@ -360,7 +291,7 @@ def _parse_area(raw: Mapping[str, Any], errors: list[FieldError]) -> tuple[str, 
     return codes
 
 
-@lru_cache(maxsize=MEMO_LIMIT)
+@lru_cache(maxsize=100_000)
 def _area(*texts: str) -> tuple[tuple[str, str, str] | None, tuple[FieldError, ...]]:
     """Resolve province, district and commune, each inside its parent; they must nest."""
     errors: list[FieldError] = []
@@ -385,18 +316,29 @@ def _area(*texts: str) -> tuple[tuple[str, str, str] | None, tuple[FieldError, .
     return ((codes[0], codes[1], codes[2]) if len(codes) == 3 else None), tuple(errors)
 
 
-_SIMPLE_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "category": _memo(parse_category),
+def _remembered(parser: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return memoised(parser, Problem)
+
+
+# One parser per field of registry.actors.fields; the area fields are resolved together
+# (_parse_area) and registered_on against today's date.
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "category": _remembered(parse_category),
     "full_name": parse_full_name,
-    "gender": _memo(parse_gender),
-    "date_of_birth": _memo(parse_date),
+    "gender": _remembered(parse_gender),
+    "date_of_birth": _remembered(parse_date),
     "national_id": parse_national_id,
     "phone": parse_phone,
-    "sector": _memo(parse_sector),
+    "sector": _remembered(parse_sector),
+    "business_name": parse_business_name,
+    "workers": parse_workers,
 }
-_parse_day = _memo(parse_date)
-_FIELDS = tuple(_SIMPLE_FIELDS.items())
-_MICRO_FIELDS = (("business_name", parse_business_name), ("workers", parse_workers))
+_parse_day = _remembered(parse_date)
+_unparsed = set(fields.NAMES) - set(_PARSERS) - set(fields.AREA_NAMES) - {"registered_on"}
+if _unparsed:
+    raise RuntimeError(f"registry.actors.fields declares {sorted(_unparsed)} but validation has no parser for it")
+_ALWAYS = tuple((f.name, _PARSERS[f.name]) for f in fields.FIELDS if f.name in _PARSERS and f.need != fields.MICRO_ENTERPRISE)
+_MICRO = tuple((name, _PARSERS[name]) for name in fields.MICRO_ENTERPRISE_NAMES)
 
 
 def validate_registration(
@@ -404,14 +346,14 @@ def validate_registration(
 ) -> tuple[Registration | None, list[FieldError]]:
     """Check every rule; return the clean registration, or None and all field errors."""
     errors: list[FieldError] = []
-    values: dict[str, Any] = {"business_name": None, "workers": None}
-    for name, parser in _FIELDS:
+    values: dict[str, Any] = dict.fromkeys(fields.MICRO_ENTERPRISE_NAMES)
+    for name, parser in _ALWAYS:
         try:
             values[name] = parser(raw.get(name))
         except Problem as problem:
             errors.append(FieldError(name, problem.message, problem.params))
     if values.get("category") == "micro_enterprise":
-        for name, parser in _MICRO_FIELDS:
+        for name, parser in _MICRO:
             try:
                 values[name] = parser(raw.get(name))
             except Problem as problem:
@@ -434,9 +376,9 @@ def validate_registration(
         return None, errors
     return (
         Registration(
-            values["category"], values["full_name"], identity_name(values["full_name"]), values["gender"],
-            values["date_of_birth"], values["national_id"], values["phone"], area[0], area[1], area[2],
-            values["sector"], values["business_name"], values["workers"], values["registered_on"],
+            name_key=identity_name(values["full_name"]),
+            province_code=area[0], district_code=area[1], commune_code=area[2],
+            **values,
         ),
         [],
     )
@@ -447,4 +389,4 @@ def describe(error: FieldError, translate: Callable[..., str], *, with_field: bo
     message = translate(error.message, **error.params)
     if not with_field:
         return message
-    return f"{translate(vocab.FIELD_LABELS.get(error.field, error.field))}: {message}"
+    return f"{translate(fields.ERROR_LABELS.get(error.field, error.field))}: {message}"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.actors import vocab
-from registry.stats.queries import LEVEL_NAMES
+from registry import areas, vocab
+from registry.i18n import LOCALES
 
 _CELL = {
     "type": "object",
@@ -54,7 +54,7 @@ def document() -> dict[str, Any]:
                     _param("commune", "6-digit commune code"),
                     _param("category", "Category", {"type": "string", "enum": list(vocab.CATEGORIES)}),
                     _param("gender", "Gender", {"type": "string", "enum": list(vocab.GENDERS)}),
-                    _param("lang", "Language of labels", {"type": "string", "enum": ["km", "en"]}),
+                    _param("lang", "Language of labels", {"type": "string", "enum": list(LOCALES)}),
                 ],
                 "responses": {"200": _json("Stats", "The statistics"),
                               "403": _json("Error", "The account is limited to another province"), **errors},
@@ -62,7 +62,7 @@ def document() -> dict[str, Any]:
             "/api/v1/indicators": {"get": {
                 "summary": "The ministry's annual indicators of a year (default: the latest)",
                 "parameters": [_param("year", "Four-digit year", {"type": "string", "pattern": "^[0-9]{4}$"}),
-                               _param("lang", "Language of labels", {"type": "string", "enum": ["km", "en"]})],
+                               _param("lang", "Language of labels", {"type": "string", "enum": list(LOCALES)})],
                 "responses": {"200": _json("Indicators", "The indicators"), **errors},
             }},
             "/api/v1/dhis2/dataValueSet": {"get": {
@@ -84,7 +84,7 @@ def document() -> dict[str, Any]:
                     "since": {"type": ["string", "null"], "format": "date"},
                     "area": {"type": "object", "required": ["code", "level", "name"], "additionalProperties": False,
                              "properties": {"code": {"type": "string", "pattern": "^([0-9]{2}){0,3}$"},
-                                            "level": {"enum": list(LEVEL_NAMES)}, "name": {"type": "string"}}},
+                                            "level": {"enum": list(areas.LEVELS)}, "name": {"type": "string"}}},
                     "category": {"enum": [*vocab.CATEGORIES, None]},
                     "gender": {"enum": [*vocab.GENDERS, None]},
                     "exact": {"type": "boolean", "description": "true: exact counts for signed-in ministry staff"},

@@ -6,12 +6,11 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from registry import clock
 from registry.extensions import db, limiter
-from registry.i18n import N_
+from registry.i18n import N_, current_locale
 from registry.indicators import services as indicators
 from registry.stats.dhis2 import data_value_set, parse_period
 from registry.stats.present import as_json
@@ -51,9 +50,6 @@ def requested_area() -> str:
     return area
 
 
-def locale() -> str:
-    return str(get_locale() or "km")
-
 
 @bp.get("/stats")
 @limiter.limit("120 per minute")
@@ -69,7 +65,7 @@ def stats() -> Any:
         return error("province", _("Your account sees province %(province)s only.", province=scope.province), 403)
     if query.as_of and query.as_of > clock.today():
         query = replace(query, as_of=clock.today())  # nobody is registered in the future
-    return jsonify(as_json(statistics(db.session, query), locale=locale(), exact_counts=scope.exact))
+    return jsonify(as_json(statistics(db.session, query), locale=current_locale(), exact_counts=scope.exact))
 
 
 @bp.get("/indicators")
@@ -85,7 +81,7 @@ def indicator_list() -> Any:
         year = years[0]
     else:
         return jsonify([])
-    lang = locale()
+    lang = current_locale()
     return jsonify([
         {
             "code": i.code, "label": i.label(lang), "value": i.value, "unit": i.unit, "year": i.year,

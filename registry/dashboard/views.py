@@ -4,16 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from registry import clock
-from registry.actors import areas
+from registry import areas, clock
 from registry.dashboard import exports
 from registry.dashboard.forms import IndicatorForm
 from registry.dashboard.services import dashboard_years, indicator_rows, statistics_json, year_end
 from registry.extensions import db, limiter
+from registry.i18n import current_locale
 from registry.indicators import services as indicators
 from registry.indicators.models import Indicator
 from registry.staff.access import roles_required
@@ -29,9 +28,6 @@ def by_count(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Largest first; suppressed cells (count unknown) last."""
     return sorted(cells, key=lambda c: (c["count"] is None, -(c["count"] or 0)))
 
-
-def _locale() -> str:
-    return str(get_locale() or "km")
 
 
 def _year() -> int:
@@ -61,7 +57,7 @@ def _breadcrumbs(area: str, locale: str) -> list[tuple[str, str]]:
 @bp.get("/dashboard")
 @roles_required(*STAFF)
 def index() -> str:
-    locale, year = _locale(), _year()
+    locale, year = current_locale(), _year()
     scope = current_scope()
     area = _area(scope.default_area())
     stats = statistics_json(db.session, year, area, locale, exact=True)
@@ -80,7 +76,7 @@ def index() -> str:
 def export(name: str, kind: str) -> Response:
     if name not in exports.TABLES or kind not in ("csv", "xlsx"):
         abort(404)
-    locale, year = _locale(), _year()
+    locale, year = current_locale(), _year()
     area = _area(current_scope().default_area())
     stats = statistics_json(db.session, year, area, locale, exact=True)
     if name != "indicators" and name not in stats["breakdowns"]:
@@ -105,7 +101,7 @@ def edit_indicator(indicator_id: int) -> Any:
         db.session.commit()
         return redirect(url_for("dashboard.index", year=indicator.year), code=303)
     status = 400 if form.errors else 200
-    return render_template("dashboard/indicator.html", indicator=indicator, form=form, locale=_locale(),
+    return render_template("dashboard/indicator.html", indicator=indicator, form=form, locale=current_locale(),
                            changes=indicators.history(db.session, indicator.id)), status
 
 
@@ -113,7 +109,7 @@ def edit_indicator(indicator_id: int) -> Any:
 @limiter.limit("120 per minute")
 def public() -> str:
     """Safe aggregates for everyone: small counts suppressed, others rounded (disclosure.py)."""
-    locale, year = _locale(), _year()
+    locale, year = current_locale(), _year()
     code = (request.args.get("area") or "").strip()
     area = code if code and len(code) <= 4 and areas.area_by_code(code) else ""
     stats = statistics_json(db.session, year, area, locale, exact=False)

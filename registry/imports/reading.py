@@ -11,12 +11,11 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Iterator
 
-from registry.actors.validation import FIELDS
+from registry.actors import fields
 from registry.i18n import N_
 
-REQUIRED_COLUMNS = ("category", "full_name", "gender", "date_of_birth", "phone", "province",
-                    "district", "commune", "sector")
-TEMPLATE_COLUMNS = FIELDS  # category … registered_on, in the template's order
+REQUIRED_COLUMNS = fields.REQUIRED_NAMES
+TEMPLATE_COLUMNS = fields.NAMES  # category … registered_on, in the template's order
 SNIFF_BYTES = 64 * 1024
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
 MAX_XLSX_RATIO = 100

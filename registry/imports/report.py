@@ -6,8 +6,8 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.actors import vocab
 from registry.actors.numbers import format_number
+from registry.actors.validation import FieldError, describe
 from registry.i18n import N_
 from registry.imports.models import ImportBatch, ImportProblem
 
@@ -21,11 +21,7 @@ def reasons(problem_outcome: str, detail: Any, translate: Translate) -> str:
         if "row" in detail:
             return translate(N_("Repeat of row %(row)s of this file."), row=detail["row"])
         return translate(N_("Already registered, number %(number)s."), number=format_number(detail["number"]))
-    parts = []
-    for error in detail:
-        label = vocab.FIELD_LABELS.get(error["field"], N_("Row"))
-        parts.append(f"{translate(label)}: {translate(error['message'], **error['params'])}")
-    return " ".join(parts)
+    return " ".join(describe(FieldError(**error), translate) for error in detail)
 
 
 def report_rows(session: Session, batch: ImportBatch, translate: Translate) -> Iterator[list[Any]]:

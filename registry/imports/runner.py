@@ -112,6 +112,13 @@ def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[li
         yield chunk
 
 
+# What the reader process puts on the queue: (kind, payload).
+_CHECKED = "checked"  # a chunk's CheckedRows
+_UNCHECKED = "unchecked"  # a chunk's rows as (number, cells, extra_cells), for the writer to check
+_UNUSABLE = "unusable"  # (message, params): the file cannot be read on
+_END = "end"
+
+
 def _read_and_check(
     path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
     today: date, province_code: str | None, out: Any, writer_waits: Any,
@@ -128,12 +135,12 @@ def _read_and_check(
                 waits = writer_waits.value
                 if waits != seen_waits:
                     seen_waits = waits
-                    out.put(("rows", [(row.number, row.cells, row.extra_cells) for row in rows]))
+                    out.put((_UNCHECKED, [(row.number, row.cells, row.extra_cells) for row in rows]))
                 else:
-                    out.put(check_rows(rows, columns, today, province_code))
-        out.put(None)
+                    out.put((_CHECKED, check_rows(rows, columns, today, province_code)))
+        out.put((_END, None))
     except UnusableFile as error:
-        out.put(("unusable", error.message, error.params))
+        out.put((_UNUSABLE, (error.message, error.params)))
 
 
 def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int) -> Iterator[list[CheckedRow]]:
@@ -165,15 +172,16 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
                     if not worker.is_alive():
                         raise RuntimeError("the import's reader process died") from None
                     continue
-            if item is None:
+            kind, payload = item
+            if kind == _END:
                 return
-            if item.__class__ is list:
-                yield item
-            elif item[0] == "rows":  # left for this process to validate (see _read_and_check)
-                rows = [SourceRow(*row) for row in item[1]]
-                yield check_rows(rows, columns, today, batch.province_code)
-            else:  # ("unusable", message, params)
-                raise UnusableFile(item[1], **item[2])
+            if kind == _CHECKED:
+                yield payload
+            elif kind == _UNCHECKED:  # left for this process to validate (see _read_and_check)
+                yield check_rows([SourceRow(*row) for row in payload], columns, today, batch.province_code)
+            else:
+                message, params = payload
+                raise UnusableFile(message, **params)
     finally:
         if worker.is_alive():
             worker.terminate()

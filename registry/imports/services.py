@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from registry.actors.fields import ROW
 from registry.actors.identity import IdentityIndex, find_existing, lock_identities
 from registry.actors.services import insert_actors
 from registry.actors.validation import FieldError, Registration, validate_registration
@@ -70,19 +71,22 @@ def _error(error: FieldError) -> dict[str, Any]:
 def _row_errors(row: SourceRow, reg: Registration | None, errors: list[FieldError], province_code: str | None) -> list[dict[str, Any]]:
     found = [_error(e) for e in errors]
     if row.extra_cells:
-        found.insert(0, {"field": "row", "message": N_("This row has %(extra)s more cells than the header. Remove them or add a column name."), "params": {"extra": row.extra_cells}})
+        found.insert(0, {"field": ROW, "message": N_("This row has %(extra)s more cells than the header. Remove them or add a column name."), "params": {"extra": row.extra_cells}})
     if reg is not None and province_code and reg.province_code != province_code:
         found.append({"field": "province", "message": N_("Your account can import rows of province %(allowed)s only. Give this row to the right department."), "params": {"allowed": province_code}})
     return found
 
 
 # One checked row, as it travels from the validating process to the writing one (plain
-# tuples pickle fast): (spreadsheet row, cells, result), where result is the Registration's
-# fields (a tuple), its errors (a list), or the earlier row it repeats (an int). An
-# accepted row's cells travel packed (marshal bytes): they are unpacked only if the
+# tuples pickle fast): (spreadsheet row, outcome, cells, detail), where the outcome says
+# what detail is:
+ACCEPTED = "accepted"  # detail: the Registration's values (a plain tuple)
+REJECTED = "rejected"  # detail: the errors, as stored in the report
+REPEATED = "repeated"  # detail: the earlier row of the chunk that is the same person
+# An accepted row's cells travel packed (marshal bytes): they are unpacked only if the
 # registry turns out to hold the person already, and thirteen separate strings cost more
 # to unpickle than the whole registration.
-CheckedRow = tuple[int, "list[str] | bytes", Any]
+CheckedRow = tuple[int, str, "list[str] | bytes", Any]
 
 
 def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None) -> list[CheckedRow]:
@@ -97,14 +101,14 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
         reg, field_errors = validate_registration(raw, today=today)
         errors = _row_errors(row, reg, field_errors, province_code) if (field_errors or row.extra_cells or province_code) else []
         if errors or reg is None:
-            checked.append((row.number, row.cells, errors))
+            checked.append((row.number, REJECTED, row.cells, errors))
             continue
         earlier = in_chunk.find(reg)
         if earlier is not None:
-            checked.append((row.number, row.cells, earlier))
+            checked.append((row.number, REPEATED, row.cells, earlier))
             continue
         in_chunk.add(reg, row.number)
-        checked.append((row.number, marshal.dumps(row.cells), tuple(reg)))  # a plain tuple pickles faster
+        checked.append((row.number, ACCEPTED, marshal.dumps(row.cells), tuple(reg)))
     return checked
 
 
@@ -113,13 +117,13 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
     new people and the problem rows, and advance the batch's counts (flush only)."""
     problems: list[dict[str, Any]] = []
     accepted: list[tuple[int, bytes, Registration]] = []
-    for number, cells, result in checked:
-        if result.__class__ is list:
-            problems.append(_problem(batch, number, cells, "rejected", result))
-        elif result.__class__ is int:
-            problems.append(_problem(batch, number, cells, "duplicate", {"row": result}))
+    for number, outcome, cells, detail in checked:
+        if outcome == ACCEPTED:
+            accepted.append((number, cells, Registration._make(detail)))
+        elif outcome == REJECTED:
+            problems.append(_problem(batch, number, cells, "rejected", detail))
         else:
-            accepted.append((number, cells, Registration._make(result)))
+            problems.append(_problem(batch, number, cells, "duplicate", {"row": detail}))
 
     people = [reg for _, _, reg in accepted]
     lock_identities(session, people)

@@ -7,26 +7,12 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from registry.actors import areas, vocab
-from registry.i18n import N_, translate
-from registry.imports.reading import REQUIRED_COLUMNS, TEMPLATE_COLUMNS
+from registry import areas, vocab
+from registry.actors import fields
+from registry.i18n import LOCALES, N_, in_every_language, translate
+from registry.imports.reading import TEMPLATE_COLUMNS
 from registry.spreadsheets import append_xlsx_rows, csv_chunks
 
-_HOW = {
-    "category": N_("One of the codes, or its label in Khmer or English."),
-    "full_name": N_("2 to 100 letters; spaces, “.”, “-” and “'” allowed; no digits."),
-    "gender": N_("female or male (also F, M, or the Khmer word)."),
-    "date_of_birth": N_("DD/MM/YYYY or YYYY-MM-DD, or a date cell. Age 15 to 120."),
-    "national_id": N_("Optional: 9 digits; spaces and dashes are ignored."),
-    "phone": N_("A Cambodian number, any common way: 012 345 678, +855 12 345 678."),
-    "province": N_("Official code, or the Khmer or English name (see the areas sheet)."),
-    "district": N_("Official code, or the name, inside the province."),
-    "commune": N_("Official code, or the name, inside the district. Use the code where names repeat."),
-    "sector": N_("One of the codes, or its label in Khmer or English."),
-    "business_name": N_("Micro-enterprises only: up to 120 characters."),
-    "workers": N_("Micro-enterprises only: a whole number from 1 to 10."),
-    "registered_on": N_("Optional: the day the person was registered; empty means today. Not in the future."),
-}
 _CODED = {"category": vocab.CATEGORIES, "gender": vocab.GENDERS, "sector": vocab.SECTORS}
 
 
@@ -34,8 +20,23 @@ def template_csv() -> bytes:
     return "".join(csv_chunks([TEMPLATE_COLUMNS])).encode("utf-8")
 
 
-def _both(message: str, **params: Any) -> tuple[str, str]:
-    return translate(message, "km", **params), translate(message, "en", **params)
+def _each(message: str) -> list[str]:
+    """`message` in every language, as cells side by side."""
+    return list(in_every_language(message).values())
+
+
+def instructions() -> list[list[Any]]:
+    """The instructions sheet: every field, how to fill it and its allowed values, in every language."""
+    rows: list[list[Any]] = [[*_each(N_("Column")), "column", *_each(N_("Required")), *_each(N_("How to fill it")),
+                              *_each(N_("Allowed values"))]]
+    for field in fields.FIELDS:
+        required = N_("Yes") if field.need == fields.REQUIRED else N_("No")
+        allowed = _CODED.get(field.name, {})
+        rows.append([
+            *_each(field.label), field.name, *_each(required), *_each(field.how),
+            *("; ".join(f"{code} = {translate(label, locale)}" for code, label in allowed.items()) for locale in LOCALES),
+        ])
+    return rows
 
 
 def template_xlsx() -> bytes:
@@ -47,18 +48,9 @@ def template_xlsx() -> bytes:
         cell.font = Font(bold=True)
 
     guide = book.create_sheet("instructions")
-    head = [*_both(N_("Column")), "column", *_both(N_("Required")), *_both(N_("How to fill it")), *_both(N_("Allowed values"))]
-    rows: list[list[Any]] = [head]
-    for column in TEMPLATE_COLUMNS:
-        required = _both(N_("Yes") if column in REQUIRED_COLUMNS else N_("No"))
-        allowed = _CODED.get(column, {})
-        allowed_km = "; ".join(f"{code} = {translate(label, 'km')}" for code, label in allowed.items())
-        allowed_en = "; ".join(f"{code} = {translate(label, 'en')}" for code, label in allowed.items())
-        rows.append([*_both(vocab.FIELD_LABELS[column]), column, *required, *_both(_HOW[column]), allowed_km, allowed_en])
-    append_xlsx_rows(guide, rows)
+    append_xlsx_rows(guide, instructions())
     for cell in guide[1]:
         cell.font = Font(bold=True)
-
     places = book.create_sheet("areas")
     place_rows: list[list[Any]] = [["province", "district", "commune", "name_kh", "name_en"]]
     for province in areas.provinces():

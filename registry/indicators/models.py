@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import one_of
 from registry.extensions import db
+from registry.i18n import localised
 
 SECTIONS = ("industry", "sme", "standards", "metrology", "accreditation", "laboratory", "water",
             "informal_economy", "institutional")
@@ -40,7 +41,8 @@ class Indicator(db.Model):  # type: ignore[name-defined]
     )
 
     def label(self, locale: str) -> str:
-        return self.label_km if locale == "km" else self.label_en
+        """The label in `locale`; indicators are labelled in Khmer and English (the fallback)."""
+        return localised({"km": self.label_km, "en": self.label_en}, locale)
 
 
 class IndicatorChange(db.Model):  # type: ignore[name-defined]

@@ -1,21 +1,25 @@
-"""What the printable certificate shows, in Khmer and English side by side."""
+"""What the printable certificate shows, in every language side by side (Khmer first)."""
 from __future__ import annotations
 
 from typing import Any
 
-from registry.actors import areas, vocab
+from registry import areas, vocab
+from registry.actors.fields import LABELS
 from registry.actors.models import Actor
 from registry.actors.numbers import format_number
-from registry.i18n import N_, translate
+from registry.i18n import LOCALES, N_, in_every_language
+
+Texts = dict[str, str]  # locale -> text, in the order of LOCALES
 
 
-def both(message: str) -> dict[str, str]:
-    return {"km": translate(message, "km"), "en": translate(message, "en")}
-
-
-def _place(code: str) -> dict[str, str]:
+def _place(code: str) -> Texts:
     record = areas.area_by_code(code)
-    return {"km": record.name_kh, "en": record.name_en} if record else {"km": code, "en": code}
+    return {locale: areas.area_name(record, locale) if record else code for locale in LOCALES}
+
+
+def _same(text: str) -> Texts:
+    """Data that reads the same in every language (a name, a date, a number)."""
+    return dict.fromkeys(LOCALES, text)
 
 
 def masked_phone(phone: str) -> str:
@@ -24,36 +28,32 @@ def masked_phone(phone: str) -> str:
 
 
 def certificate_context(actor: Actor) -> dict[str, Any]:
-    rows: list[tuple[dict[str, str], dict[str, str]]] = [
-        (both(vocab.FIELD_LABELS["full_name"]), {"km": actor.full_name, "en": actor.full_name}),
-        (both(vocab.FIELD_LABELS["category"]), both(vocab.CATEGORIES[actor.category])),
-        (both(vocab.FIELD_LABELS["gender"]), both(vocab.GENDERS[actor.gender])),
-        (both(vocab.FIELD_LABELS["date_of_birth"]), _same(actor.date_of_birth.strftime("%d/%m/%Y"))),
-        (both(vocab.FIELD_LABELS["phone"]), _same(masked_phone(actor.phone))),
-        (both(vocab.FIELD_LABELS["sector"]), both(vocab.SECTORS[actor.sector])),
+    values: list[tuple[str, Texts]] = [
+        ("full_name", _same(actor.full_name)),
+        ("category", in_every_language(vocab.CATEGORIES.label_of(actor.category))),
+        ("gender", in_every_language(vocab.GENDERS.label_of(actor.gender))),
+        ("date_of_birth", _same(actor.date_of_birth.strftime("%d/%m/%Y"))),
+        ("phone", _same(masked_phone(actor.phone))),
+        ("sector", in_every_language(vocab.SECTORS.label_of(actor.sector))),
     ]
     if actor.business_name:
-        rows.append((both(vocab.FIELD_LABELS["business_name"]), _same(actor.business_name)))
-        rows.append((both(vocab.FIELD_LABELS["workers"]), _same(str(actor.workers))))
-    rows += [
-        (both(vocab.FIELD_LABELS["commune"]), _place(actor.commune_code)),
-        (both(vocab.FIELD_LABELS["district"]), _place(actor.district_code)),
-        (both(vocab.FIELD_LABELS["province"]), _place(actor.province_code)),
-        (both(vocab.FIELD_LABELS["registered_on"]), _same(actor.registered_on.strftime("%d/%m/%Y"))),
+        values += [("business_name", _same(actor.business_name)), ("workers", _same(str(actor.workers)))]
+    values += [
+        ("commune", _place(actor.commune_code)),
+        ("district", _place(actor.district_code)),
+        ("province", _place(actor.province_code)),
+        ("registered_on", _same(actor.registered_on.strftime("%d/%m/%Y"))),
     ]
     return {
         "actor": actor,
         "number": format_number(actor.registration_number),
-        "rows": rows,
-        "title": both(N_("Certificate of registration")),
-        "subtitle": both(N_("Informal economy actor")),
-        "ministry": both(N_("Ministry of Industry, Science, Technology and Innovation")),
-        "kingdom": both(N_("Kingdom of Cambodia")),
-        "motto": both(N_("Nation Religion King")),
-        "number_label": both(N_("Registration number")),
-        "note": both(N_("Keep this number. Use it with your phone number to check your registration.")),
+        "rows": [(in_every_language(LABELS[name]), value) for name, value in values],
+        "title": in_every_language(N_("Certificate of registration")),
+        "subtitle": in_every_language(N_("Informal economy actor")),
+        "ministry": in_every_language(N_("Ministry of Industry, Science, Technology and Innovation")),
+        "kingdom": in_every_language(N_("Kingdom of Cambodia")),
+        "motto": in_every_language(N_("Nation Religion King")),
+        "number_label": in_every_language(N_("Registration number")),
+        "note": in_every_language(N_("Keep this number. Use it with your phone number to check your registration.")),
+        "document_locale": LOCALES[0],
     }
-
-
-def _same(text: str) -> dict[str, str]:
-    return {"km": text, "en": text}

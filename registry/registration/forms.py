@@ -8,10 +8,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import InputRequired
 
-from registry.actors.validation import FIELDS
+from registry.actors import fields
 
 
 class RegistrationForm(FlaskForm):
+    """Every field of registry.actors.fields but registered_on (self-registration is dated
+    today), the consent box, and the no-JavaScript refresh button."""
+
     category = StringField()
     full_name = StringField()
     gender = StringField()
@@ -31,7 +34,7 @@ class RegistrationForm(FlaskForm):
 
     def raw(self) -> dict[str, Any]:
         """The values as typed, keyed by the registration's field codes."""
-        return {name: self[name].data for name in FIELDS if name in self}
+        return {name: self[name].data for name in fields.NAMES if name in self}
 
 
 class StatusForm(FlaskForm):

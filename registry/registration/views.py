@@ -11,11 +11,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from registry import clock
-from registry.actors import areas, vocab
+from registry import areas, clock, vocab
 from registry.actors.models import Actor
 from registry.actors.numbers import format_number, normalise_number
 from registry.actors.services import (
@@ -25,6 +23,7 @@ from registry.actors.services import (
 )
 from registry.actors.validation import Problem, describe, parse_phone, validate_registration
 from registry.extensions import db, limiter
+from registry.i18n import current_locale
 from registry.registration.certificate import certificate_context
 from registry.registration.forms import RegistrationForm, StatusForm
 
@@ -32,13 +31,10 @@ bp = Blueprint("registration", __name__)
 _CERTIFICATE_KEY = "certificate_actor"
 
 
-def _locale() -> str:
-    return str(get_locale() or "km")
-
 
 def _area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
     """Options for the three area lists: districts of the chosen province, and so on."""
-    locale = _locale()
+    locale = current_locale()
     province, district = (form.province.data or "").strip(), (form.district.data or "").strip()
     district_list = areas.districts(province)
     commune_list = areas.communes(district) if district[:2] == province else []
@@ -70,7 +66,7 @@ def regno_filter(number: str) -> str:
 
 def area_label(actor: Actor) -> str:
     """'Commune, District, Province' in the reader's language."""
-    locale = _locale()
+    locale = current_locale()
     names = [areas.area_by_code(code) for code in (actor.commune_code, actor.district_code, actor.province_code)]
     return ", ".join(areas.area_name(n, locale) for n in names if n is not None)
 
@@ -173,13 +169,13 @@ def status():  # type: ignore[no-untyped-def]
 
 @bp.get("/areas/districts")
 def district_options():  # type: ignore[no-untyped-def]
-    locale = _locale()
+    locale = current_locale()
     options = _options(areas.districts(request.args.get("province", "")), locale)
     return jsonify([{"code": code, "name": name} for code, name in options])
 
 
 @bp.get("/areas/communes")
 def commune_options():  # type: ignore[no-untyped-def]
-    locale = _locale()
+    locale = current_locale()
     options = _options(areas.communes(request.args.get("district", "")), locale)
     return jsonify([{"code": code, "name": name} for code, name in options])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from registry.actors import areas
+from registry import areas
 from registry.staff.models import ROLES, StaffUser
 
 MIN_PASSWORD_LENGTH = 12

@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from registry.extensions import db, limiter, login_manager
+from flask_login import LoginManager
+
+from registry.extensions import db, limiter
 from registry.staff.forms import LoginForm
 from registry.staff.models import StaffUser
 from registry.staff.services import authenticate
@@ -14,7 +16,6 @@ from registry.staff.services import authenticate
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     user = db.session.get(StaffUser, int(user_id))
     return user if user is not None and user.active else None
@@ -72,10 +73,9 @@ def inject_user() -> dict[str, object]:
     return {"staff_user": current_user if current_user.is_authenticated else None}
 
 
-def configure_login() -> None:
-    login_manager.login_view = "staff.login"
-    login_manager.login_message = ""
-    login_manager.session_protection = "basic"  # staff on mobile networks change IPs; no remember-me cookie is used
-
-
-configure_login()
+def configure_login(manager: LoginManager) -> None:
+    """Who is signed in, and where to send those who are not (called by create_app)."""
+    manager.user_loader(load_user)
+    manager.login_view = "staff.login"
+    manager.login_message = ""
+    manager.session_protection = "basic"  # staff on mobile networks change IPs; no remember-me cookie is used

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from registry import clock
-from registry.actors import areas
+from registry import areas
 from registry.i18n import N_
 from registry.stats.queries import Query, QueryError, totals_by_cell
 

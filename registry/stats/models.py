@@ -6,23 +6,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
 
-# What a tally row counts registrations by, besides area, period, category and gender.
-DIMENSIONS = ("total", "sector", "channel", "age")
-PERIODS = ("d", "m")  # the day registered, or the month (start = its first day)
-AREA_LEVELS = ("country", "province", "district", "commune")  # level = position; codes of 0/2/4/6 digits
-
 
 class ActorTally(db.Model):  # type: ignore[name-defined]
-    """How many actors were registered in one period, area, category and gender, in total
-    or by one dimension's value. Counts by sector, channel and age band are kept for the
-    country and the provinces; districts and communes keep totals (the drill-down).
+    """How many people arrived in (or left) the registry in one period, area, category and
+    gender, in total or by one dimension's value. Counts by sector, channel and age band
+    are kept for the country and the provinces; districts and communes keep totals.
 
-    The row's identity is packed into one integer `key` (registry.stats.tally.pack),
-    ordered level, dimension, period, area, start, then category, gender and value in the
-    low byte: one area's rows over time are one key range, and an upsert is a rowid
-    look-up (an eight-column text key made the import's upserts 3x slower on SQLite).
-    A statistic "as of" a date adds whole months and the remaining days, so a query
-    reads a few thousand rows whatever the size of the registry.
+    The row's identity is packed into one integer `key` (registry.stats.tally.LAYOUT
+    says how, with the values' permanent slots): one area's rows over time are one key
+    range, and an upsert is a rowid look-up (an eight-column text key made the import's
+    upserts 3x slower on SQLite). A statistic "as of" a date adds whole months and the
+    remaining days, so a query reads a few thousand rows whatever the size of the registry.
     """
 
     __tablename__ = "actor_tally"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.actors import areas
+from registry import areas
 from registry.i18n import N_, translate
 from registry.stats.disclosure import Shown, show_group, show_total
-from registry.stats.queries import LABELS, LEVEL_NAMES, Statistics, children
+from registry.stats.queries import Statistics, breakdown_vocabulary, children
 
 BREAKDOWN_TITLES = {
     "by_category": N_("By category"),
@@ -28,8 +28,9 @@ def area_label(code: str, locale: str) -> str:
 
 
 def _labels(name: str, stats: Statistics, locale: str) -> dict[str, str]:
-    if name in LABELS:
-        return {code: translate(label, locale) for code, label in LABELS[name].items()}
+    values = breakdown_vocabulary(name)
+    if values is not None:
+        return {code: translate(values.label_of(code), locale) for code in stats.breakdowns[name]}
     if name == "by_area":
         return {code: areas.area_name(record, locale) for code, record in children(stats.query.area)}
     return {}
@@ -51,7 +52,7 @@ def as_json(stats: Statistics, *, locale: str, exact_counts: bool) -> dict[str, 
     return {
         "as_of": query.end().isoformat(),
         "since": query.since.isoformat() if query.since else None,
-        "area": {"code": query.area, "level": LEVEL_NAMES[query.level], "name": area_label(query.area, locale)},
+        "area": {"code": query.area, "level": areas.LEVELS[query.level], "name": area_label(query.area, locale)},
         "category": query.category,
         "gender": query.gender,
         "exact": exact_counts,

@@ -14,22 +14,25 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from registry import clock
-from registry.actors import areas, vocab
+from registry import areas, vocab
 from registry.i18n import N_
-from registry.stats.models import AREA_LEVELS
 from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, read_range
+from registry.vocab import Vocabulary
 
-LEVEL_NAMES = AREA_LEVELS
 MAX_DAYS = 366  # a period with `since` up to this long also gets a day-by-day breakdown
 # Breakdowns by dimension value (the tally's names -> the names the outputs use).
 BREAKDOWNS = {"sector": "by_sector", "channel": "by_channel", "age": "by_age_band"}
-LABELS: dict[str, dict[str, str]] = {
-    "by_category": vocab.CATEGORIES,
-    "by_gender": vocab.GENDERS,
-    "by_sector": vocab.SECTORS,
-    "by_channel": vocab.CHANNELS,
-    "by_age_band": vocab.AGE_BANDS,
-}
+
+
+def breakdown_vocabulary(name: str) -> Vocabulary | None:
+    """The vocabulary whose values a breakdown is by (None: areas, months, days)."""
+    return {
+        "by_category": vocab.CATEGORIES,
+        "by_gender": vocab.GENDERS,
+        "by_sector": vocab.SECTORS,
+        "by_channel": vocab.CHANNELS,
+        "by_age_band": vocab.AGE_BANDS,
+    }.get(name)
 
 
 class QueryError(ValueError):
@@ -132,23 +135,28 @@ class Statistics:
 
 
 def statistics(session: Session, query: Query, *, with_areas: bool = True) -> Statistics:
-    """Total and every breakdown for `query` (zeros included, in a stable order)."""
+    """Total and every breakdown for `query` (zeros included, in a stable order).
+
+    Totals and breakdowns count the people in the registry (arrivals less departures);
+    by_month and by_day count arrivals: the people registered in each month or day.
+    """
     totals = _cells(session, query, "total")
     result = Statistics(query, total=sum(c.n for c in totals))
-    by_category = dict.fromkeys(vocab.CATEGORIES, 0)
-    by_gender = dict.fromkeys(vocab.GENDERS, 0)
+    by_category = _zeros("by_category")
+    by_gender = _zeros("by_gender")
     by_month: Counter[str] = Counter()
     for c in totals:
-        by_category[c.category] += c.n
-        by_gender[c.gender] += c.n
-        by_month[c.start.strftime("%Y-%m")] += c.n
+        by_category[c.category] = by_category.get(c.category, 0) + c.n
+        by_gender[c.gender] = by_gender.get(c.gender, 0) + c.n
+        if c.n > 0:
+            by_month[c.start.strftime("%Y-%m")] += c.n
     result.breakdowns["by_category"] = by_category
     result.breakdowns["by_gender"] = by_gender
     if "sector" in DIMENSIONS_AT[query.level]:
         for dimension, name in BREAKDOWNS.items():
-            counts = dict.fromkeys(LABELS[name], 0)
+            counts = _zeros(name)
             for c in _cells(session, query, dimension):
-                counts[c.value] += c.n
+                counts[c.value] = counts.get(c.value, 0) + c.n  # a retired value is shown while it counts
             result.breakdowns[name] = counts
     if with_areas and query.level < 3:
         result.breakdowns["by_area"] = {
@@ -158,10 +166,14 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     if query.since is not None and (query.end() - query.since).days < MAX_DAYS:
         by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}
         for c in read_range(session, query.level, "total", "d", query.area, query.since, query.end()):
-            if (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender):
+            if c.n > 0 and (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender):
                 by_day[c.start.isoformat()] += c.n
         result.breakdowns["by_day"] = by_day
     return result
+
+
+def _zeros(name: str) -> dict[str, int]:
+    return dict.fromkeys(breakdown_vocabulary(name) or (), 0)
 
 
 def counts_by_category(session: Session, as_of: date | None = None) -> dict[str, int]:

@@ -2,94 +2,172 @@
 
 Every way an actor is stored (the form, the importer, the CLI) calls `count_new` in the
 same transaction, so the statistics are exact the moment the registration commits.
+`adjust` is the general form: people arriving in or leaving the active registry on a
+day, added or taken back (a correction takes a count back from one cell and adds it to
+another); every cell counts people, so it never goes below zero (CHECK n >= 0).
 
-A tally row's identity is one integer:
+A tally row's identity is one integer, its fields packed most significant first (LAYOUT):
 
-    key = ((((level * 4 + dimension) * 2 + period) * 1e6 + area) * 65536 + day) * 256 + cell
+    level | dimension | period | area | day | flow | category | gender | value
 
-level 0-3 (country, province, district, commune), dimension 0-3 (total, sector, channel,
-age band), period 0-1 (day, month), area the 0/2/4/6-digit code as a number, day the
-days since 2000-01-01 of the day or the month's first day, and cell = (category * 2 +
-gender) * 32 + the dimension's value.
+level: country, province, district, commune (the area code's length / 2); dimension:
+total, sector, channel or age band; period: a day or a month; area: the 0/2/4/6-digit
+official code as a number; day: days since 2000-01-01 of the day or of the month's first
+day; flow: arrived or left; then the category, the gender and the dimension's value as
+their permanent *slots* (registry.vocab), never their position in a list. One area's
+rows of a dimension over time are one key range, and an upsert is a primary-key look-up.
+
+The layout is checked when this module is imported: a vocabulary whose highest slot
+does not fit its field stops the application at start-up (and the tests), rather than
+overflowing into a neighbouring field of stored keys.
+
+The rule: ANY change to LAYOUT, DIMENSIONS, PERIODS, FLOWS or EPOCH ships with a
+migration that rebuilds the tally (as 0005_tally_slot_layout does), because every stored
+key is written with them. Adding a vocabulary value needs none: it takes a new slot.
 """
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date, timedelta
-from typing import Iterable, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from registry.actors import vocab
-from registry.actors.validation import age_on
-from registry.stats.models import DIMENSIONS, PERIODS
+from registry import vocab
+from registry.areas import LEVELS
+from registry.vocab import Vocabulary, age_band, age_on
+
+
+class KeyField(NamedTuple):
+    name: str
+    bits: int
+
+
+LAYOUT: tuple[KeyField, ...] = (  # most significant first
+    KeyField("level", 2),
+    KeyField("dimension", 3),
+    KeyField("period", 1),
+    KeyField("area", 20),  # codes up to 999999
+    KeyField("day", 16),  # 65,536 days from EPOCH: to the year 2179
+    KeyField("flow", 1),
+    KeyField("category", 4),
+    KeyField("gender", 3),
+    KeyField("value", 8),
+)
+KEY_BITS = 63  # a signed 64-bit integer on both databases
+SHIFT: dict[str, int] = {}
+_low = 0
+for _field in reversed(LAYOUT):
+    SHIFT[_field.name] = _low
+    _low += _field.bits
+WIDTH = {f.name: f.bits for f in LAYOUT}
 
 EPOCH = date(2000, 1, 1)
-CATEGORIES = tuple(vocab.CATEGORIES)
-GENDERS = tuple(vocab.GENDERS)
-VALUES: dict[str, tuple[str, ...]] = {
-    "total": ("",),
-    "sector": tuple(vocab.SECTORS),
-    "channel": tuple(vocab.CHANNELS),
-    "age": tuple(vocab.AGE_BANDS),
-}
-_CELLS = 256
+# Permanent numbers of the dimensions, periods and flows (append-only, like vocab slots).
+DIMENSIONS: dict[str, int] = {"total": 0, "sector": 1, "channel": 2, "age": 3}
+PERIODS: dict[str, int] = {"d": 0, "m": 1}  # the day, or the month (start = its first day)
+FLOWS: dict[str, int] = {"arrived": 0, "left": 1}
+MAX_AREA_CODE = 999_999
 # Which dimensions each area level keeps (districts and communes: totals only).
-DIMENSIONS_AT: dict[int, tuple[str, ...]] = {0: DIMENSIONS, 1: DIMENSIONS, 2: ("total",), 3: ("total",)}
-_INDEX = {name: {v: i for i, v in enumerate(values)} for name, values in
-          {**VALUES, "category": CATEGORIES, "gender": GENDERS}.items()}
+DIMENSIONS_AT: dict[int, tuple[str, ...]] = {0: tuple(DIMENSIONS), 1: tuple(DIMENSIONS), 2: ("total",), 3: ("total",)}
+
+
+class LayoutError(RuntimeError):
+    """A value that does not fit its field of the tally key."""
+
+
+def dimension_vocabularies() -> dict[str, Vocabulary | None]:
+    """The vocabulary of each dimension's values (read now: nothing here caches it)."""
+    return {"total": None, "sector": vocab.SECTORS, "channel": vocab.CHANNELS, "age": vocab.AGE_BANDS}
+
+
+def check_layout(categories: Vocabulary | None = None, genders: Vocabulary | None = None,
+                 values: Mapping[str, Vocabulary | None] | None = None) -> None:
+    """Raise LayoutError unless every field of the key holds every value it may get."""
+    categories = categories or vocab.CATEGORIES
+    genders = genders or vocab.GENDERS
+    values = values or dimension_vocabularies()
+    if sum(WIDTH.values()) > KEY_BITS:
+        raise LayoutError(f"the tally key needs {sum(WIDTH.values())} bits; at most {KEY_BITS} fit")
+    needs = {
+        "level": len(LEVELS) - 1,
+        "dimension": max(DIMENSIONS.values()),
+        "period": max(PERIODS.values()),
+        "area": MAX_AREA_CODE,
+        "day": (date(2100, 12, 31) - EPOCH).days,
+        "flow": max(FLOWS.values()),
+        "category": categories.highest_slot,
+        "gender": genders.highest_slot,
+        "value": max((v.highest_slot for v in values.values() if v is not None), default=0),
+    }
+    for name, highest in needs.items():
+        if highest >= 1 << WIDTH[name]:
+            raise LayoutError(f"tally key field {name!r} has {WIDTH[name]} bits; slot {highest} does not fit."
+                              " Widen the field in LAYOUT and ship a migration that rebuilds the tally.")
+    if set(DIMENSIONS) != set(values):
+        raise LayoutError(f"dimensions {sorted(DIMENSIONS)} and their vocabularies {sorted(values)} differ")
+
+
+check_layout()
 
 
 def _head(level: int, dimension: int, period: int) -> int:
-    """The high part of a key: level, dimension and period (the area is added to it)."""
-    return ((level * 4 + dimension) * 2 + period) * 1_000_000
-
-
-# Every (head, level, dimension, period) a registration adds to; DIMENSIONS_AT[level] are
-# prefixes of DIMENSIONS, so a dimension's position is its index in both.
-_COMBOS = tuple((_head(level, d, p), level, d, p)
-                for level, dims in DIMENSIONS_AT.items() for d in range(len(dims)) for p in (0, 1))
+    """The high part of a key: level, dimension and period (area, day and cell are added)."""
+    return (level << SHIFT["level"]) | (dimension << SHIFT["dimension"]) | (period << SHIFT["period"])
 
 
 class Fine(NamedTuple):
-    """One registration as the tally sees it."""
+    """One person as the tally sees them, on the day they arrive in (or leave) the registry."""
 
-    registered_on: date
+    day: date
     commune_code: str
     category: str
     gender: str
     sector: str
     channel: str
-    age_band: str
+    age_band: str  # age on the date registered (it stays with the person when they leave)
 
 
-def fine_key(registered_on: date, commune_code: str, category: str, gender: str, sector: str,
-             channel: str, date_of_birth: date) -> Fine:
-    """Age band: the age on the date registered."""
-    return Fine(registered_on, commune_code, category, gender, sector, channel,
-                vocab.age_band(age_on(date_of_birth, registered_on)))
+def fine_key(day: date, commune_code: str, category: str, gender: str, sector: str,
+             channel: str, date_of_birth: date, registered_on: date | None = None) -> Fine:
+    """The tally's view of a person on `day`; the age band is the age on `registered_on`
+    (default: `day`, the day they registered)."""
+    return Fine(day, commune_code, category, gender, sector, channel,
+                age_band(age_on(date_of_birth, registered_on or day)))
 
 
 def range_base(level: int, dimension: str, period: str, area: str, start: date) -> int:
-    """The smallest key of (level, dimension, period, area, start); its 256 cells follow."""
-    head = _head(level, DIMENSIONS.index(dimension), PERIODS.index(period)) + int(area or 0)
-    return (head * 65_536 + (start - EPOCH).days) * _CELLS
+    """The smallest key of (level, dimension, period, area, start); its cells follow."""
+    return (_head(level, DIMENSIONS[dimension], PERIODS[period]) | (int(area or 0) << SHIFT["area"])
+            | ((start - EPOCH).days << SHIFT["day"]))
 
 
-def increments(fine: Counter[Fine]) -> Counter[int]:
-    """Keys to add to and by how much, from registrations counted by fine key."""
+# Every (head, level, dimension slot, period slot) a person adds to.
+_COMBOS = tuple((_head(level, DIMENSIONS[d], p), level, DIMENSIONS[d], p)
+                for level, dims in DIMENSIONS_AT.items() for d in dims for p in PERIODS.values())
+
+
+def increments(changes: Mapping[tuple[str, Fine], int]) -> Counter[int]:
+    """Keys to add to and by how much, from people counted by (flow, fine key)."""
     out: Counter[int] = Counter()
-    sector, channel, age, category, gender = (_INDEX[k] for k in ("sector", "channel", "age", "category", "gender"))
+    slots = {name: v.slots for name, v in dimension_vocabularies().items() if v is not None}
+    sector, channel, age = slots["sector"], slots["channel"], slots["age"]
+    category, gender = vocab.CATEGORIES.slots, vocab.GENDERS.slots
+    area_shift, day_shift = SHIFT["area"], SHIFT["day"]
+    flow_shift, category_shift, gender_shift = SHIFT["flow"], SHIFT["category"], SHIFT["gender"]
+    values_at = [0] * (max(DIMENSIONS.values()) + 1)
     combos = _COMBOS
-    for f, n in fine.items():
-        days = ((f.registered_on - EPOCH).days, (f.registered_on.replace(day=1) - EPOCH).days)
-        cell = (category[f.category] * 2 + gender[f.gender]) * 32
-        values = (0, sector[f.sector], channel[f.channel], age[f.age_band])
+    for (flow, f), n in changes.items():
+        if not n:
+            continue
+        days = ((f.day - EPOCH).days << day_shift, (f.day.replace(day=1) - EPOCH).days << day_shift)
+        cell = (FLOWS[flow] << flow_shift) | (category[f.category] << category_shift) | (gender[f.gender] << gender_shift)
+        values_at[1], values_at[2], values_at[3] = sector[f.sector], channel[f.channel], age[f.age_band]
         code = f.commune_code
-        areas = (0, int(code[:2]), int(code[:4]), int(code))
+        areas = (0, int(code[:2]) << area_shift, int(code[:4]) << area_shift, int(code) << area_shift)
         # range_base's arithmetic, inlined: this runs 20 times per imported actor
-        keys = [((head + areas[level]) * 65_536 + days[p]) * _CELLS + cell + values[d] for head, level, d, p in combos]
+        keys = [head | areas[level] | days[p] | cell | values_at[d] for head, level, d, p in combos]
         if n == 1:
             out.update(keys)  # counted in C
         else:
@@ -100,16 +178,20 @@ def increments(fine: Counter[Fine]) -> Counter[int]:
 
 def count_new(session: Session, fine: Iterable[Fine]) -> None:
     """Add newly stored registrations to the tally (flush only; the caller commits)."""
-    _add(session, Counter(fine))
+    adjust(session, Counter(("arrived", f) for f in fine))
 
 
-def _add(session: Session, fine: Counter[Fine]) -> None:
-    rows = increments(fine)
+def adjust(session: Session, changes: Mapping[tuple[str, Fine], int]) -> None:
+    """Add (or, negative, take back) people arriving or leaving on a day (flush only).
+
+    Keys are written in order: neighbouring keys share pages, so the upserts walk the
+    index once, and concurrent writers take the rows' locks in the same order.
+    """
+    rows = increments(changes)
     if not rows:
         return
     connection = session.connection()
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    # In key order: neighbouring keys share pages, so the upserts walk the index once.
     connection.exec_driver_sql(
         f"INSERT INTO actor_tally (key, n) VALUES ({mark}, {mark})"
         " ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n",
@@ -122,7 +204,7 @@ class Cell(NamedTuple):
     category: str
     gender: str
     value: str
-    n: int
+    n: int  # people who arrived; negative for people who left
 
 
 def read_range(session: Session, level: int, dimension: str, period: str, area: str,
@@ -131,29 +213,36 @@ def read_range(session: Session, level: int, dimension: str, period: str, area: 
     if last < first:
         return []
     low = range_base(level, dimension, period, area, first)
-    high = range_base(level, dimension, period, area, last) + _CELLS - 1
-    values = VALUES[dimension]
+    high = range_base(level, dimension, period, area, last) | ((1 << SHIFT["day"]) - 1)
+    values = dimension_vocabularies()[dimension]
+    categories, genders = vocab.CATEGORIES, vocab.GENDERS
+    day_mask, flow_left = (1 << WIDTH["day"]) - 1, FLOWS["left"]
     cells = []
     for key, n in session.execute(text("SELECT key, n FROM actor_tally WHERE key BETWEEN :low AND :high"),
                                   {"low": low, "high": high}):
-        cell = key % _CELLS
-        cells.append(Cell(EPOCH + timedelta(days=key // _CELLS % 65_536), CATEGORIES[cell >> 6],
-                          GENDERS[(cell >> 5) & 1], values[cell & 31], n))
+        value = key & ((1 << WIDTH["value"]) - 1)
+        cells.append(Cell(
+            EPOCH + timedelta(days=(key >> SHIFT["day"]) & day_mask),
+            categories.code_at((key >> SHIFT["category"]) & ((1 << WIDTH["category"]) - 1)),
+            genders.code_at((key >> SHIFT["gender"]) & ((1 << WIDTH["gender"]) - 1)),
+            values.code_at(value) if values is not None else "",
+            -n if (key >> SHIFT["flow"]) & 1 == flow_left else n,
+        ))
     return cells
 
 
 def rebuild(session: Session) -> int:
-    """Recount the whole tally from the actor table (migrations, or a repair); returns actors counted."""
+    """Recount the whole tally from the actor table (a repair); returns actors counted."""
     session.execute(text("DELETE FROM actor_tally"))
     result = session.execute(text(
         "SELECT registered_on, commune_code, category, gender, sector, channel, date_of_birth, count(*)"
         " FROM actor GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth"
     ))
-    fine: Counter[Fine] = Counter()
+    changes: Counter[tuple[str, Fine]] = Counter()
     for registered_on, commune, category, gender, sector, channel, birth, n in result:
-        fine[fine_key(_as_date(registered_on), commune, category, gender, sector, channel, _as_date(birth))] += n
-    _add(session, fine)
-    return sum(fine.values())
+        changes[("arrived", fine_key(_as_date(registered_on), commune, category, gender, sector, channel, _as_date(birth)))] += n
+    adjust(session, changes)
+    return sum(changes.values())
 
 
 def _as_date(value: object) -> date:

