@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import count_actors
+from tests.helpers import count_actors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -133,7 +133,7 @@ def test_certificate_prints_on_one_a4_page(browser, server, app) -> None:  # typ
 
 
 def test_outreach_officer_uploads_a_file_and_watches_it_finish(browser, server, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import PASSWORD, make_user
+    from tests.helpers import PASSWORD, make_user
     from tests.import_files import mixed_rows, write_xlsx
 
     make_user(app, "officer@example.org", "outreach")
@@ -163,7 +163,7 @@ def test_outreach_officer_uploads_a_file_and_watches_it_finish(browser, server, 
 
 
 def test_ministry_dashboard_and_public_stats_fit_a_phone_and_print(browser, server, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import PASSWORD, make_user
+    from tests.helpers import PASSWORD, make_user
     from tests.import_files import good, write_csv
 
     runner = app.test_cli_runner()

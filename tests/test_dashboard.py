@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from registry.extensions import db
-from tests.conftest import csrf_token, make_user, sign_in
+from tests.helpers import csrf_token, make_user, sign_in
 from tests.import_files import good, write_csv
 
 SEED_2024 = {  # every 2024 figure of the seed document, as loaded

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.conftest import make_app
+from tests.helpers import make_app
 from tests.import_files import good, write_csv
 
 ROWS = 3000

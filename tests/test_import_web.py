@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 
-from tests.conftest import count_actors, csrf_token, make_user, sign_in
+from tests.helpers import count_actors, csrf_token, make_user, sign_in
 from tests.import_files import expected_outcomes, good, mixed_rows, write_csv
 
 
@@ -72,7 +72,7 @@ def test_upload_needs_consent_and_a_usable_file(outreach, app, tmp_path: Path) -
 
 
 def test_too_large_upload_gets_a_clear_413(database_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import make_app
+    from tests.helpers import make_app
 
     app = make_app(database_url, MAX_CONTENT_LENGTH=2048)
     make_user(app, "o@example.org", "outreach")

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.extensions import db
-from tests.conftest import count_actors
+from tests.helpers import count_actors
 from tests.import_files import HEADER, expected_outcomes, good, mixed_rows, write_csv, write_xlsx
 
 
@@ -163,7 +163,7 @@ def test_province_limited_account_imports_only_its_province(runner, app, tmp_pat
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_reading_and_validating_in_a_worker_process_gives_the_same_result(database_url, tmp_path: Path, parallel: bool) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import make_app
+    from tests.helpers import make_app
 
     app = make_app(database_url, IMPORT_WORKERS=1 if parallel else 0, IMPORT_PARALLEL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=7)
     report = tmp_path / "r.csv"
@@ -176,7 +176,7 @@ def test_reading_and_validating_in_a_worker_process_gives_the_same_result(databa
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_a_row_that_cannot_be_read_stops_the_import_with_its_number(database_url, tmp_path: Path, parallel: bool) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import make_app
+    from tests.helpers import make_app
 
     app = make_app(database_url, IMPORT_WORKERS=1 if parallel else 0, IMPORT_PARALLEL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=2)
     rows = [good(1), good(2), good(3, full_name="x" * (2 * 1024 * 1024))]

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from registry.stats.disclosure import protect_group, public
-from tests.conftest import make_user, sign_in
+from tests.helpers import make_user, sign_in
 from tests.import_files import good, write_csv
 from tests.test_stats import known_rows
 

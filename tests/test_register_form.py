@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import count_actors, csrf_token, valid_form
+from tests.helpers import count_actors, csrf_token, valid_form
 
 KHMER = re.compile(r"[\u1780-\u17ff]")
 

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.extensions import db
-from tests.conftest import PASSWORD, csrf_token, make_app, make_user, sign_in
+from tests.helpers import PASSWORD, csrf_token, make_app, make_user, sign_in
 
 
 def test_create_user_hashes_the_password_and_refuses_bad_accounts(app, runner) -> None:  # type: ignore[no-untyped-def]

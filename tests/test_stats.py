@@ -13,7 +13,7 @@ from registry import vocab
 from registry.extensions import db
 from registry.stats.queries import Query, QueryError, make_query, statistics
 from registry.stats.tally import rebuild
-from tests.conftest import csrf_token, valid_form
+from tests.helpers import csrf_token, valid_form
 from tests.import_files import good, write_csv
 
 COMMUNES = [("12", "1201", "120101"), ("12", "1201", "120109"), ("12", "1202", "120201"), ("01", "0102", "010201")]

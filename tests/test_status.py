@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, valid_form
+from tests.helpers import csrf_token, valid_form
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from registry.i18n import DEFAULT_LOCALE, FALLBACK_LOCALE, LOCALES, current_locale, in_every_language, localised
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "registry" / "translations"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -27,7 +29,7 @@ def source_messages(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         return {m.id for m in read_po(fh) if m.id}
 
 
-@pytest.mark.parametrize("locale", ["km", "en"])
+@pytest.mark.parametrize("locale", LOCALES)
 def test_catalog_translates_every_source_string(locale: str, source_messages: set[str]) -> None:
     with (CATALOGS / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalog = read_po(fh, locale=locale)
@@ -38,7 +40,7 @@ def test_catalog_translates_every_source_string(locale: str, source_messages: se
         assert set(PLACEHOLDER.findall(msgid)) == set(PLACEHOLDER.findall(text)), msgid
 
 
-@pytest.mark.parametrize("locale", ["km", "en"])
+@pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalog_is_up_to_date(locale: str) -> None:
     folder = CATALOGS / locale / "LC_MESSAGES"
     with (folder / "messages.po").open("rb") as fh:
@@ -53,3 +55,24 @@ def test_khmer_catalog_is_in_khmer() -> None:
         strings = [m.string for m in read_po(fh, locale="km") if m.id and m.string]
     khmer = [s for s in strings if re.search(r"[\u1780-\u17ff]", s)]
     assert len(khmer) >= 0.9 * len(strings)
+
+
+def test_languages_are_one_list_with_khmer_first() -> None:
+    assert LOCALES[0] == DEFAULT_LOCALE == "km" and FALLBACK_LOCALE in LOCALES
+    assert list(in_every_language("Gender")) == list(LOCALES)
+    assert in_every_language("Gender")["en"] == "Gender" and in_every_language("Gender")["km"] != "Gender"
+    assert current_locale() == DEFAULT_LOCALE  # outside a request
+
+
+def test_data_held_in_khmer_and_english_falls_back_to_english() -> None:
+    names = {"km": "ភ្នំពេញ", "en": "Phnom Penh"}
+    assert localised(names, "km") == "ភ្នំពេញ"
+    assert localised(names, "fr") == "Phnom Penh"
+
+
+def test_every_page_offers_every_other_language(client) -> None:  # type: ignore[no-untyped-def]
+    for locale in LOCALES:
+        page = client.get(f"/register?lang={locale}").get_data(as_text=True)
+        assert f'<html lang="{locale}">' in page
+        offered = set(re.findall(r'hreflang="([a-z]+)"', page))
+        assert offered == set(LOCALES) - {locale}

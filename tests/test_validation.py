@@ -7,7 +7,7 @@ import pytest
 
 from registry.actors.validation import describe, validate_registration
 from registry.i18n import translate
-from tests.conftest import valid_form
+from tests.helpers import valid_form
 
 TODAY = date(2026, 11, 25)
 

@@ -66,7 +66,7 @@ def find_by_number_and_phone(session: Session, number: str, phone: str) -> Actor
 
 # The columns of a bulk insert: the id and number, every member of Registration (the one
 # field list), then how and when the row arrived. Records are built in the same order.
-_BULK_COLUMNS = ("id", "registration_number", *Registration._fields,
+BULK_COLUMNS = ("id", "registration_number", *Registration._fields,
                  "channel", "created_at", "consented_at", "import_batch_id", "source_row")
 # Registration members SQLite stores as ISO text (its driver's date adapters are deprecated).
 _DATE_MEMBERS = tuple(i for i, name in enumerate(Registration._fields) if get_type_hints(Registration)[name] is date)
@@ -103,7 +103,7 @@ def insert_actors(
     ]
     if sqlite:
         connection.exec_driver_sql(
-            f"INSERT INTO actor ({', '.join(_BULK_COLUMNS)}) VALUES ({', '.join(['?'] * len(_BULK_COLUMNS))})",
+            f"INSERT INTO actor ({', '.join(BULK_COLUMNS)}) VALUES ({', '.join(['?'] * len(BULK_COLUMNS))})",
             records,
         )
     else:
@@ -113,7 +113,7 @@ def insert_actors(
 
 def _copy_actors(connection: Connection, records: list[tuple]) -> None:  # type: ignore[type-arg]
     """PostgreSQL: COPY, an order of magnitude faster than row inserts; same transaction."""
-    statement = f"COPY actor ({', '.join(_BULK_COLUMNS)}) FROM STDIN"
+    statement = f"COPY actor ({', '.join(BULK_COLUMNS)}) FROM STDIN"
     try:
         with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
             with cursor.copy(statement) as copy:

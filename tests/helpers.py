@@ -1,0 +1,111 @@
+"""Helpers the tests share: apps on a real database, forms as a browser posts them, staff accounts."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+from registry import create_app  # noqa: E402
+from registry.extensions import db  # noqa: E402
+
+POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
+TABLES_TO_EMPTY = ("actor", "actor_tally", "import_problem", "import_batch", "indicator_change", "indicator", "staff_user")
+
+
+OPEN_APPS: list[Flask] = []
+
+
+def make_app(database_url: str, **extra: Any) -> Flask:
+    """An app on `database_url`; closed (threads joined, pool disposed) after the test."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": False,
+            **extra,
+        }
+    )
+    OPEN_APPS.append(app)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    for thread in app.extensions.get("registry.import_threads", []):
+        thread.join(timeout=60)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def migrate_to_head(database_url: str) -> None:
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+    close_app(OPEN_APPS.pop())
+
+
+def reset_postgres(database_url: str) -> None:
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    page = client.get(path)
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def valid_form(**overrides: str) -> dict[str, str]:
+    """A complete, valid self-registration as a browser would post it."""
+    form = {
+        "category": "self_employed",
+        "full_name": "Sok Dara",
+        "gender": "female",
+        "date_of_birth": "25/01/1990",
+        "national_id": "",
+        "phone": "012 345 678",
+        "province": "12",
+        "district": "1201",
+        "commune": "120101",
+        "sector": "trade",
+        "business_name": "",
+        "workers": "",
+        "consent": "y",
+    }
+    form.update(overrides)
+    return form
+
+
+def count_actors(app: Flask) -> int:
+    with app.app_context():
+        return db.session.execute(sa.text("SELECT count(*) FROM actor")).scalar_one()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(app: Flask, email: str, role: str, province: str | None = None) -> None:
+    runner = app.test_cli_runner()
+    args = ["create-user", email, "--role", role, "--password-stdin"]
+    if province:
+        args += ["--province", province]
+    result = runner.invoke(args=args, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/staff/login")
+    return client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token})
