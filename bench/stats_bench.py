@@ -87,7 +87,7 @@ def median_ms(call, repeat: int = 25) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     from registry import create_app
-    from tests.conftest import make_user, sign_in
+    from tests.helpers import make_user, sign_in
 
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "registry.sqlite3"

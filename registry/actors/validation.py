@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable, Mapping, NamedTuple
 
 import phonenumbers
@@ -337,6 +338,7 @@ _parse_day = _remembered(parse_date)
 _unparsed = set(fields.NAMES) - set(_PARSERS) - set(fields.AREA_NAMES) - {"registered_on"}
 if _unparsed:
     raise RuntimeError(f"registry.actors.fields declares {sorted(_unparsed)} but validation has no parser for it")
+_STORED = itemgetter(*Registration._fields)  # a registration's values by member name, in its order
 _ALWAYS = tuple((f.name, _PARSERS[f.name]) for f in fields.FIELDS if f.name in _PARSERS and f.need != fields.MICRO_ENTERPRISE)
 _MICRO = tuple((name, _PARSERS[name]) for name in fields.MICRO_ENTERPRISE_NAMES)
 
@@ -374,14 +376,9 @@ def validate_registration(
 
     if errors or area is None:
         return None, errors
-    return (
-        Registration(
-            name_key=identity_name(values["full_name"]),
-            province_code=area[0], district_code=area[1], commune_code=area[2],
-            **values,
-        ),
-        [],
-    )
+    values["name_key"] = identity_name(values["full_name"])
+    values["province_code"], values["district_code"], values["commune_code"] = area
+    return Registration._make(_STORED(values)), []
 
 
 def describe(error: FieldError, translate: Callable[..., str], *, with_field: bool = True) -> str:

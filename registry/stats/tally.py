@@ -214,21 +214,42 @@ def read_range(session: Session, level: int, dimension: str, period: str, area: 
         return []
     low = range_base(level, dimension, period, area, first)
     high = range_base(level, dimension, period, area, last) | ((1 << SHIFT["day"]) - 1)
+    rows = session.execute(text("SELECT key, n FROM actor_tally WHERE key BETWEEN :low AND :high"),
+                           {"low": low, "high": high}).all()
+    decode_cell = _cell_decoder(dimension)
+    cell_bits, day_shift, day_mask = (1 << SHIFT["day"]) - 1, SHIFT["day"], (1 << WIDTH["day"]) - 1
+    # Decoded once per call: the same cells recur on every day, the same days in every cell.
+    cells_seen: dict[int, tuple[str, str, str, int]] = {}
+    days_seen: dict[int, date] = {}
+    cells = []
+    for key, n in rows:
+        bits = key & cell_bits
+        cell = cells_seen.get(bits)
+        if cell is None:
+            cell = cells_seen[bits] = decode_cell(bits)
+        days = (key >> day_shift) & day_mask
+        start = days_seen.get(days)
+        if start is None:
+            start = days_seen[days] = EPOCH + timedelta(days=days)
+        category, gender, value, sign = cell
+        cells.append(Cell(start, category, gender, value, n * sign))
+    return cells
+
+
+def _cell_decoder(dimension: str):  # type: ignore[no-untyped-def]
+    """The key's bits below the day -> (category, gender, value, +1 arrived or -1 left)."""
     values = dimension_vocabularies()[dimension]
     categories, genders = vocab.CATEGORIES, vocab.GENDERS
-    day_mask, flow_left = (1 << WIDTH["day"]) - 1, FLOWS["left"]
-    cells = []
-    for key, n in session.execute(text("SELECT key, n FROM actor_tally WHERE key BETWEEN :low AND :high"),
-                                  {"low": low, "high": high}):
-        value = key & ((1 << WIDTH["value"]) - 1)
-        cells.append(Cell(
-            EPOCH + timedelta(days=(key >> SHIFT["day"]) & day_mask),
-            categories.code_at((key >> SHIFT["category"]) & ((1 << WIDTH["category"]) - 1)),
-            genders.code_at((key >> SHIFT["gender"]) & ((1 << WIDTH["gender"]) - 1)),
-            values.code_at(value) if values is not None else "",
-            -n if (key >> SHIFT["flow"]) & 1 == flow_left else n,
-        ))
-    return cells
+    left = FLOWS["left"]
+
+    def field(bits: int, name: str) -> int:
+        return (bits >> SHIFT[name]) & ((1 << WIDTH[name]) - 1)
+
+    def decode(bits: int) -> tuple[str, str, str, int]:
+        return (categories.code_at(field(bits, "category")), genders.code_at(field(bits, "gender")),
+                values.code_at(field(bits, "value")) if values else "", -1 if field(bits, "flow") == left else 1)
+
+    return decode
 
 
 def rebuild(session: Session) -> int:
