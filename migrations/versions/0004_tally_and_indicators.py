@@ -95,6 +95,7 @@ _DIMENSIONS_AT = {0: 4, 1: 4, 2: 1, 3: 1}  # level -> how many dimensions it kee
 
 
 def _age_band(birth, day):
+    """The age band of the statistics: age on the day registered."""
     age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
     if age >= 65:
         return "65+"
@@ -106,8 +107,11 @@ def _as_date(value):
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def count_actors(bind):
-    """Empty actor_tally and count every stored actor into it, in this revision's layout."""
+def count_actors(bind, keys=None):
+    """Empty actor_tally and count every stored actor into it: under the keys that
+    `keys(registered_on, commune, category, gender, sector, channel, age_band)` gives,
+    this revision's layout by default (later revisions pass their own)."""
+    keys = keys or _keys
     bind.execute(sa.text("DELETE FROM actor_tally"))
     rows = bind.execute(sa.text(
         "SELECT registered_on, commune_code, category, gender, sector, channel, date_of_birth, count(*)"
@@ -115,16 +119,21 @@ def count_actors(bind):
     ))
     tally = Counter()
     for registered, commune, category, gender, sector, channel, birth, n in rows:
-        registered, birth = _as_date(registered), _as_date(birth)
-        days = ((registered - _EPOCH).days, (registered.replace(day=1) - _EPOCH).days)
-        cell = (_CATEGORIES.index(category) * 2 + _GENDERS.index(gender)) * 32
-        values = (0, _VALUES[1].index(sector), _VALUES[2].index(channel), _VALUES[3].index(_age_band(birth, registered)))
-        areas = (0, int(commune[:2]), int(commune[:4]), int(commune))
-        for level, dimensions in _DIMENSIONS_AT.items():
-            for dimension in range(dimensions):
-                for period in (0, 1):
-                    head = ((level * 4 + dimension) * 2 + period) * 1_000_000 + areas[level]
-                    tally[(head * 65_536 + days[period]) * 256 + cell + values[dimension]] += n
+        registered = _as_date(registered)
+        for key in keys(registered, commune, category, gender, sector, channel, _age_band(_as_date(birth), registered)):
+            tally[key] += n
     if tally:
         bind.execute(sa.text("INSERT INTO actor_tally (key, n) VALUES (:key, :n)"),
                      [{"key": key, "n": n} for key, n in sorted(tally.items())])
+
+
+def _keys(registered, commune, category, gender, sector, channel, band):
+    days = ((registered - _EPOCH).days, (registered.replace(day=1) - _EPOCH).days)
+    cell = (_CATEGORIES.index(category) * 2 + _GENDERS.index(gender)) * 32
+    values = (0, _VALUES[1].index(sector), _VALUES[2].index(channel), _VALUES[3].index(band))
+    areas = (0, int(commune[:2]), int(commune[:4]), int(commune))
+    for level, dimensions in _DIMENSIONS_AT.items():
+        for dimension in range(dimensions):
+            for period in (0, 1):
+                head = ((level * 4 + dimension) * 2 + period) * 1_000_000 + areas[level]
+                yield (head * 65_536 + days[period]) * 256 + cell + values[dimension]

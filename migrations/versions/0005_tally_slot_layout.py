@@ -5,10 +5,8 @@ Revision ID: 0005_tally_slot_layout
 Revises: 0004_tally_and_indicators
 Create Date: 2026-11-26
 """
-from collections import Counter
 from datetime import date
 
-import sqlalchemy as sa
 from alembic import context
 
 revision = "0005_tally_slot_layout"
@@ -33,49 +31,28 @@ _DIMENSIONS_AT = {0: (0, 1, 2, 3), 1: (0, 1, 2, 3), 2: (0,), 3: (0,)}  # total, 
 _ARRIVED = 0
 
 
-def _age_band(birth, day):
-    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-    if age >= 65:
-        return "65+"
-    low = max(15, age - (age - 5) % 10)
-    return f"{low}-{low + 9}"
+def _keys(registered, commune, category, gender, sector, channel, band):
+    days = ((registered - _EPOCH).days, (registered.replace(day=1) - _EPOCH).days)
+    cell = ((_ARRIVED << _SHIFT["flow"]) | (_CATEGORIES[category] << _SHIFT["category"])
+            | (_GENDERS[gender] << _SHIFT["gender"]))
+    values = (0, _SECTORS[sector], _CHANNELS[channel], _AGE_BANDS[band])
+    areas = (0, int(commune[:2]), int(commune[:4]), int(commune))
+    for level, dimensions in _DIMENSIONS_AT.items():
+        for dimension in dimensions:
+            for period in (0, 1):
+                yield ((level << _SHIFT["level"]) | (dimension << _SHIFT["dimension"]) | (period << _SHIFT["period"])
+                       | (areas[level] << _SHIFT["area"]) | (days[period] << _SHIFT["day"]) | cell | values[dimension])
 
 
-def _as_date(value):
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def count_actors(bind):
-    """Empty actor_tally and count every stored actor into it, in this revision's layout."""
-    bind.execute(sa.text("DELETE FROM actor_tally"))
-    rows = bind.execute(sa.text(
-        "SELECT registered_on, commune_code, category, gender, sector, channel, date_of_birth, count(*)"
-        " FROM actor GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth"
-    ))
-    tally = Counter()
-    for registered, commune, category, gender, sector, channel, birth, n in rows:
-        registered, birth = _as_date(registered), _as_date(birth)
-        days = ((registered - _EPOCH).days, (registered.replace(day=1) - _EPOCH).days)
-        cell = ((_ARRIVED << _SHIFT["flow"]) | (_CATEGORIES[category] << _SHIFT["category"])
-                | (_GENDERS[gender] << _SHIFT["gender"]))
-        values = (0, _SECTORS[sector], _CHANNELS[channel], _AGE_BANDS[_age_band(birth, registered)])
-        areas = (0, int(commune[:2]), int(commune[:4]), int(commune))
-        for level, dimensions in _DIMENSIONS_AT.items():
-            for dimension in dimensions:
-                for period in (0, 1):
-                    key = ((level << _SHIFT["level"]) | (dimension << _SHIFT["dimension"]) | (period << _SHIFT["period"])
-                           | (areas[level] << _SHIFT["area"]) | (days[period] << _SHIFT["day"]) | cell | values[dimension])
-                    tally[key] += n
-    if tally:
-        bind.execute(sa.text("INSERT INTO actor_tally (key, n) VALUES (:key, :n)"),
-                     [{"key": key, "n": n} for key, n in sorted(tally.items())])
+def _revision_0004():
+    """The frozen counting of revision 0004 (it reads the actor table and writes the tally
+    the same way for any layout; this revision passes its own keys)."""
+    return context.script.get_revision(down_revision).module
 
 
 def upgrade():
-    count_actors(context.get_bind())
+    _revision_0004().count_actors(context.get_bind(), _keys)
 
 
 def downgrade():
-    # Back to the previous layout: that revision's own frozen counting.
-    previous = context.script.get_revision(down_revision).module
-    previous.count_actors(context.get_bind())
+    _revision_0004().count_actors(context.get_bind())  # back to that revision's layout
