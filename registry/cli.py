@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from registry import clock
 from registry.extensions import db
-from registry.i18n import LOCALES, translate
+from registry.i18n import DEFAULT_LOCALE, LOCALES, translate
 from registry.imports.models import ImportBatch
 from registry.imports.reading import UnusableFile
 from registry.imports.report import report_rows
@@ -24,6 +24,8 @@ from registry.staff.services import StaffError, create_user, normalise_email
 from registry.indicators import services as indicators
 from registry.stats.queries import summary
 from registry.stats.tally import rebuild
+
+TERMINAL_LOCALE = "en"  # what the commands print for operators; the reports they write follow --lang
 
 
 @click.command("stats")
@@ -100,7 +102,7 @@ def create_user_command(email: str, role: str, province_code: str | None, passwo
               help="Write the rejected and duplicate rows, with reasons, to this CSV.")
 @click.option("--by", "by_email", default=None, help="Email of the staff member the batch is recorded for.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of counts.")
-@click.option("--lang", type=click.Choice(LOCALES), default="km", show_default=True, help="Language of the reasons.")
+@click.option("--lang", type=click.Choice(LOCALES), default=DEFAULT_LOCALE, show_default=True, help="Language of the reasons.")
 @click.option("--resume", "resume_batch", type=int, default=None, help="Resume an interrupted batch by its number.")
 @with_appcontext
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
@@ -115,7 +117,7 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
     except BatchBusy:
         raise click.ClickException(f"batch {batch_id} is being imported by another process, or is finished") from None
     if batch.status == "failed" and batch.failure:
-        raise click.ClickException(translate(batch.failure["message"], "en", **batch.failure["params"]))
+        raise click.ClickException(translate(batch.failure["message"], TERMINAL_LOCALE, **batch.failure["params"]))
     if errors_path is not None:
         _write_report(batch, errors_path, lang)
     if batch.same_as_batch_id:
@@ -149,7 +151,7 @@ def _new_batch(path: Path | None, by_email: str | None) -> int:
         db.session.commit()
     except UnusableFile as error:
         db.session.rollback()
-        raise click.ClickException(f"{path.name}: {translate(error.message, 'en', **error.params)}") from None
+        raise click.ClickException(f"{path.name}: {translate(error.message, TERMINAL_LOCALE, **error.params)}") from None
     return batch.id
 
 

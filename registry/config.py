@@ -6,6 +6,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from registry.i18n import DEFAULT_LOCALE
+
 
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, else one generated once and kept in instance/."""
@@ -53,6 +55,6 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # this one writes (2 cores); 0: everything inline.
         "IMPORT_WORKERS": int(os.environ.get("REGISTRY_IMPORT_WORKERS", 1)),
         "IMPORT_PARALLEL_MIN_ROWS": int(os.environ.get("REGISTRY_IMPORT_PARALLEL_MIN_ROWS", 20000)),
-        "BABEL_DEFAULT_LOCALE": "km",
+        "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }
