@@ -68,6 +68,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from registry.api.views import bp as api_bp
     from registry.dashboard.views import bp as dashboard_bp
+    from registry.events.views import bp as events_bp
     from registry.imports.views import bp as imports_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
@@ -77,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(events_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -93,6 +95,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(_error: Exception) -> tuple[str, int]:
+        from registry.events.views import record_refusal
+
+        record_refusal()
         return page(403, _("Not allowed"), _("Your account cannot open this page. Ask an administrator if you need it."))
 
     @app.errorhandler(404)

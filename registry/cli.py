@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from registry import clock
+from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import DEFAULT_LOCALE, LOCALES, translate
 from registry.imports.models import ImportBatch
@@ -89,6 +90,8 @@ def create_user_command(email: str, role: str, province_code: str | None, passwo
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = create_user(db.session, email, password, role, province_code, now=clock.now())
+        record(db.session, "account_created", now=clock.now(), subject=f"staff_user {user.id}",
+               detail={"email": user.email, "role": user.role, "province": user.province_code, "via": "command line"})
         db.session.commit()
     except StaffError as error:
         db.session.rollback()

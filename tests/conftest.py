@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from registry.extensions import db
 from tests.helpers import (
+    APPEND_ONLY_TABLES,
     OPEN_APPS,
     POSTGRES_URL,
     TABLES_TO_EMPTY,
@@ -59,7 +60,11 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
         yield POSTGRES_URL
         engine = sa.create_engine(POSTGRES_URL)
         with engine.begin() as conn:
+            for table in APPEND_ONLY_TABLES:
+                conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
+            for table in APPEND_ONLY_TABLES:
+                conn.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         engine.dispose()
         return
     path = tmp_path / "registry.sqlite3"

@@ -15,7 +15,7 @@ GROUND = {"registry.config", "registry.database", "registry.extensions", "regist
           "registry.vocab", "registry.areas", "registry.spreadsheets"}
 APP = {"registry", "registry.cli", "registry.models"}
 # Whole packages of the web layer, and web modules inside domain packages.
-WEB_PACKAGES = {"registry.api", "registry.dashboard", "registry.registration"}
+WEB_PACKAGES = {"registry.api", "registry.dashboard", "registry.registration", "registry.web"}
 WEB_MODULES = {"views", "forms", "access", "scope"}
 
 

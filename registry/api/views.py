@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask_babel import gettext as _
 
 from registry import clock
+from registry.events.views import record_refusal
 from registry.extensions import db, limiter
 from registry.i18n import N_, current_locale
 from registry.indicators import services as indicators
@@ -62,6 +63,7 @@ def stats() -> Any:
     except QueryError as problem:
         return error(problem.field, _(problem.message, **problem.params))
     if not scope.allows(query.area):
+        record_refusal()
         return error("province", _("Your account sees province %(province)s only.", province=scope.province), 403)
     if query.as_of and query.as_of > clock.today():
         query = replace(query, as_of=clock.today())  # nobody is registered in the future
@@ -116,6 +118,8 @@ def openapi() -> Any:
 @bp.errorhandler(404)
 @bp.errorhandler(429)
 def json_error(problem: Any) -> tuple[Response, int]:
+    if problem.code == 403:
+        record_refusal()
     messages = {
         401: _("Sign in as ministry staff to use this."),
         403: _("Your account cannot use this."),

@@ -11,11 +11,12 @@ from registry import areas, clock
 from registry.dashboard import exports
 from registry.dashboard.forms import IndicatorForm
 from registry.dashboard.services import dashboard_years, indicator_rows, statistics_json, year_end
+from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.indicators import services as indicators
 from registry.indicators.models import Indicator
-from registry.staff.access import roles_required
+from registry.web.access import roles_required
 from registry.stats.present import BREAKDOWN_TITLES, area_label
 from registry.stats.scope import current_scope
 
@@ -82,6 +83,8 @@ def export(name: str, kind: str) -> Response:
     if name != "indicators" and name not in stats["breakdowns"]:
         abort(404)  # e.g. by_day (periods only) or by_sector below province level
     header, body = exports.table(name, stats, indicator_rows(db.session, year, stats), locale, year)
+    audit("export", subject=f"{name}.{kind}", detail={"year": year, "area": area})
+    db.session.commit()
     filename = f"registry-{name}-{year}{'-' + area if area else ''}.{kind}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if kind == "csv":
@@ -96,8 +99,11 @@ def edit_indicator(indicator_id: int) -> Any:
     indicator = db.session.get(Indicator, indicator_id) or abort(404)
     form = IndicatorForm()
     if form.validate_on_submit():
+        old_value = indicator.value
         indicators.correct(db.session, indicator, form.value.parsed, by_id=current_user.id,  # type: ignore[attr-defined]
                            note=form.note.data.strip(), now=clock.now())
+        audit("indicator_correction", subject=f"indicator {indicator.id}",
+              detail={"code": indicator.code, "year": indicator.year, "old": old_value, "new": indicator.value})
         db.session.commit()
         return redirect(url_for("dashboard.index", year=indicator.year), code=303)
     status = 400 if form.errors else 200

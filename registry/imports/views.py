@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from registry import clock
+from registry.events.views import audit
 from registry.extensions import db
 from registry.imports.forms import UploadForm
 from registry.imports.models import STATUS_LABELS, ImportBatch
@@ -29,7 +30,7 @@ from registry.imports.runner import settings, start_in_background
 from registry.imports.services import create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.spreadsheets import csv_chunks
-from registry.staff.access import roles_required
+from registry.web.access import roles_required
 
 bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 
@@ -78,6 +79,7 @@ def index():  # type: ignore[no-untyped-def]
                 db.session, stored, upload.filename or stored.name, uploaded_by_id=current_user.id,
                 province_code=current_user.province_code, now=clock.now(),
             )
+            audit("import_upload", subject=f"batch {batch.id}", detail={"filename": batch.filename, "sha256": batch.sha256})
             db.session.commit()
         except UnusableFile as error:
             db.session.rollback()
@@ -131,7 +133,8 @@ def resume(batch_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*IMPORTERS)
 def report(batch_id: int):  # type: ignore[no-untyped-def]
     found = _batch_or_404(batch_id)
-
+    audit("report_download", subject=f"batch {found.id}")
+    db.session.commit()
     rows = report_rows(db.session, found, _)
     return Response(
         stream_with_context(csv_chunks(rows)),

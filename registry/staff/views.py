@@ -8,6 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from flask_login import LoginManager
 
+from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.staff.forms import LoginForm
 from registry.staff.models import StaffUser
@@ -49,21 +50,29 @@ def login():  # type: ignore[no-untyped-def]
     failed = False
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data or "", form.password.data or "")
-        if user is not None:
+        if user is None:
+            audit("sign_in_failed", detail={"email": (form.email.data or "").strip().lower()[:254]})
+            db.session.commit()
+            failed = True
+        else:
             next_page = _safe_next(request.args.get("next"))
             lang = session.get("lang")
             session.clear()  # a fresh session on sign-in (no fixation)
             if lang:
                 session["lang"] = lang
             login_user(user)
+            audit("sign_in", subject=f"staff_user {user.id}")
+            db.session.commit()
             return redirect(next_page or landing_page(user), 303)
-        failed = True
     status = 401 if failed else 422 if form.errors else 200
     return render_template("staff/login.html", form=form, failed=failed), status
 
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        audit("sign_out", subject=f"staff_user {current_user.id}")
+        db.session.commit()
     logout_user()
     return redirect(url_for("registration.home"), 303)
 

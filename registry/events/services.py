@@ -1,0 +1,69 @@
+"""Recording events (flush only) and reading them (admins). Later features add kinds here.
+
+Every event is also one log line, which carries the kind, the account's id and the subject
+only: never a name, phone, national ID, e-mail address or password (those may sit in the
+table's `detail`, which only admins read).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.events.models import Event
+from registry.i18n import N_
+
+log = logging.getLogger("registry.events")
+
+# Every kind of event, with the words an admin reads. Append new kinds; never rename one.
+KINDS: dict[str, str] = {
+    "sign_in": N_("Signed in"),
+    "sign_in_failed": N_("Sign-in refused"),
+    "sign_out": N_("Signed out"),
+    "forbidden": N_("Page refused (not allowed)"),
+    "export": N_("Statistics exported"),
+    "report_download": N_("Import report downloaded"),
+    "import_upload": N_("File uploaded for import"),
+    "indicator_correction": N_("Indicator corrected"),
+    "account_created": N_("Account created"),
+    "account_changed": N_("Account changed"),
+}
+
+
+class UnknownEventKind(ValueError):
+    """A kind not in KINDS: a programming error, caught by the tests."""
+
+
+def record(session: Session, kind: str, *, now: datetime, by_id: int | None = None, ip: str | None = None,
+           subject: str | None = None, detail: dict[str, Any] | None = None) -> Event:
+    """Add one event (flush only: it commits with the change it records, or on its own)."""
+    if kind not in KINDS:
+        raise UnknownEventKind(kind)
+    event = Event(at=now, kind=kind, staff_user_id=by_id, ip=ip, subject=subject, detail=detail or None)
+    session.add(event)
+    session.flush()
+    log.info("event %s id=%s by=%s subject=%s", kind, event.id, by_id if by_id is not None else "-", subject or "-")
+    return event
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    kind: str | None = None
+    staff_user_id: int | None = None
+    before_id: int | None = None  # keyset paging: events older than this one
+
+
+def recent(session: Session, where: EventFilter, *, limit: int = 50) -> list[Event]:
+    """Newest first, `limit` at a time (keyset on id, so paging never skips or repeats)."""
+    query = select(Event).order_by(Event.id.desc()).limit(limit)
+    if where.kind:
+        query = query.where(Event.kind == where.kind)
+    if where.staff_user_id is not None:
+        query = query.where(Event.staff_user_id == where.staff_user_id)
+    if where.before_id is not None:
+        query = query.where(Event.id < where.before_id)
+    return list(session.scalars(query))

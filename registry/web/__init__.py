@@ -1,0 +1,1 @@
+"""Web infrastructure every feature's pages share (who may open what)."""

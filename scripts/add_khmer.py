@@ -1,0 +1,28 @@
+"""Write Khmer translations into the catalog: `python scripts/add_khmer.py FILE.json`.
+
+FILE.json maps English msgids to their Khmer text. Only untranslated (or fuzzy) entries
+are filled, unless --replace is given; then run `make translations` to compile.
+"""
+import json
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+PO = Path(__file__).resolve().parent.parent / "registry/translations/km/LC_MESSAGES/messages.po"
+
+texts = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+replace = "--replace" in sys.argv
+with PO.open("rb") as fh:
+    catalog = read_po(fh, locale="km")
+unknown = [msgid for msgid in texts if msgid not in catalog]
+if unknown:
+    sys.exit(f"not in the catalog (run `make translations` first): {unknown}")
+for message in catalog:
+    if message.id in texts and (replace or not message.string or "fuzzy" in message.flags):
+        message.string = texts[message.id]
+        message.flags.discard("fuzzy")
+with PO.open("wb") as fh:
+    write_po(fh, catalog, no_location=True, sort_output=True)
+missing = [m.id for m in catalog if m.id and not m.string]
+print(f"{len(texts)} given; {len(missing)} still untranslated" + (f": {missing}" if missing else ""))
