@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, render_template, request, session
+from flask import Flask, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -12,6 +12,7 @@ from registry import config as config_module
 from registry.database import configure_engine
 from registry.extensions import babel, csrf, db, limiter, login_manager, migrate
 from registry.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, LOCALES, TRANSLATIONS_DIR, current_locale
+from registry.web.guard import field_with_control_characters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,12 +138,26 @@ def register_request_hooks(app: Flask) -> None:
         if lang in LOCALES:
             session["lang"] = lang
 
+    @app.before_request
+    def refuse_control_characters():  # type: ignore[no-untyped-def]
+        field = field_with_control_characters(request)
+        if field is None:
+            return None
+        message = _("“%(field)s” contains a control character. Retype it and send again; nothing was saved.", field=field)
+        if request.path.startswith("/api/"):
+            return jsonify({"error": {"field": field, "message": message}}), 400
+        return render_template("error.html", title=_("Bad request"), message=message), 400
+
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        if request.endpoint != "static":
+            # Pages, reports, exports and JSON may hold personal data or exact counts: no
+            # browser or proxy keeps a copy (static files are the same for everyone).
+            response.headers["Cache-Control"] = "no-store"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response

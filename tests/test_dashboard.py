@@ -133,3 +133,23 @@ def test_corrections_are_audited_and_bad_values_refused(app, runner) -> None:  #
             "SELECT old_value, new_value, note, s.email FROM indicator_change c JOIN staff_user s ON s.id = c.changed_by_id")).one()
     assert value == 11020 and tuple(change) == (11018, 11020, "STINL final report", "minister@example.org")
     assert "STINL final report" in client.get(url).get_data(as_text=True)
+
+
+def test_only_national_accounts_correct_the_national_indicators(app, runner) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(args=["load-indicators"]).exit_code == 0
+    with app.app_context():
+        indicator_id = db.session.execute(sa.text("SELECT id FROM indicator WHERE code = 'LAB_ANALYSES' AND year = 2024")).scalar_one()
+    url = f"/dashboard/indicators/{indicator_id}"
+    kampot = ministry_client(app, "kampot@example.org", province="07")
+    assert kampot.get(url).status_code == 403
+    token = csrf_token(kampot, "/register")
+    assert kampot.post(url, data={"csrf_token": token, "value": "1", "note": "try"}).status_code == 403
+    assert url not in kampot.get("/dashboard?year=2024&area=07").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT value FROM indicator WHERE id = :i"), {"i": indicator_id}).scalar_one() == 11018
+    national = ministry_client(app)
+    assert national.get(url).status_code == 200 and url in national.get("/dashboard?year=2024").get_data(as_text=True)
+    make_user(app, "admin@example.org", "admin", province="07")
+    admin = app.test_client()
+    sign_in(admin, "admin@example.org")
+    assert admin.get(url).status_code == 200

@@ -16,7 +16,7 @@ from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.indicators import services as indicators
 from registry.indicators.models import Indicator
-from registry.web.access import roles_required
+from registry.web.access import may_correct_indicators, roles_required
 from registry.stats.present import BREAKDOWN_TITLES, area_label
 from registry.stats.scope import current_scope
 
@@ -66,7 +66,7 @@ def index() -> str:
         "dashboard/index.html", year=year, years=dashboard_years(db.session), area=area,
         crumbs=_breadcrumbs(area, locale)[len(scope.default_area()) // 2:] if scope.province else _breadcrumbs(area, locale),
         stats=stats, rows=indicator_rows(db.session, year, stats), as_of=year_end(year),
-        titles=BREAKDOWN_TITLES, tables=exports.TABLES, locale=locale,
+        titles=BREAKDOWN_TITLES, tables=exports.TABLES, locale=locale, can_correct=may_correct_indicators(current_user),
         export_url=lambda name, kind: url_for("dashboard.export", name=name, kind=kind, year=year, area=area),
         drill_url=lambda code: url_for("dashboard.index", year=year, area=code),
     )
@@ -96,6 +96,8 @@ def export(name: str, kind: str) -> Response:
 @bp.route("/dashboard/indicators/<int:indicator_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def edit_indicator(indicator_id: int) -> Any:
+    if not may_correct_indicators(current_user):
+        abort(403)
     indicator = db.session.get(Indicator, indicator_id) or abort(404)
     form = IndicatorForm()
     if form.validate_on_submit():

@@ -28,3 +28,9 @@ def roles_required(*roles: str) -> Callable[[View], View]:
 
     return decorator
 
+
+
+def may_correct_indicators(user: Any) -> bool:
+    """The ministry's indicators are national: only accounts without a province limit
+    (and admins) correct them."""
+    return bool(user.is_authenticated and (user.role == "admin" or (user.role == "ministry" and not user.province_code)))
