@@ -67,7 +67,7 @@ PEOPLE = [
 ]
 
 
-def _insert_people(connection: sa.Connection) -> None:
+def _insert_people(connection: sa.Connection, people: list[tuple] | None = None) -> None:  # type: ignore[type-arg]
     now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     connection.execute(sa.text(
         "INSERT INTO actor (id, registration_number, category, full_name, name_key, gender, date_of_birth,"
@@ -77,7 +77,7 @@ def _insert_people(connection: sa.Connection) -> None:
         " :channel, :registered, :now, :now)"),
         [dict(zip(("id", "number", "category", "name", "key", "gender", "birth", "nid", "phone", "province",
                    "district", "commune", "sector", "business", "workers", "channel", "registered"), person), now=now)
-         for person in PEOPLE])
+         for person in (people or PEOPLE)])
 
 
 def _count_as_of(revision: str, connection: sa.Connection) -> None:
@@ -132,3 +132,20 @@ def test_downgrading_past_the_slot_layout_and_back_gives_the_same_counts(scratch
         db.session.remove()
         upgrade()
         assert _tally() == at_head
+
+
+def test_names_with_invisible_characters_are_recomputed_and_conflicts_reported(scratch_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(scratch_url)
+    first, hidden, alone = PEOPLE[0], list(PEOPLE[0]), list(PEOPLE[2])
+    hidden[0:5] = [4, "0000000046", "employee", "So\u034fk Dara", "so\u034fkdara"]  # the same person as the first
+    alone[0:5] = [5, "0000000057", "self_employed", "កែ\u200bវ មុន្នី", "កែ\u200bវមុន្នី"]
+    with app.app_context():
+        upgrade(revision="0006_event_log")
+        with db.engine.begin() as connection:
+            _insert_people(connection, [first, tuple(hidden), tuple(alone)])
+        capsys.readouterr()
+        upgrade()  # alembic logs to standard error
+        names = dict(db.session.execute(sa.text("SELECT registration_number, name_key FROM actor")).all())
+    assert names["0000000057"] == "កែវមុន្នី"  # cleaned
+    assert names["0000000046"] == "so\u034fkdara"  # left for the duplicate review…
+    assert "registration 0000000046 is the same person as 0000000013" in capsys.readouterr().err  # …and reported

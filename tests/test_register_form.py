@@ -168,3 +168,10 @@ def test_places_sharing_a_name_show_their_code(client) -> None:  # type: ignore[
     communes = client.get("/areas/communes?district=2503&lang=en").get_json()
     assert {"code": "250314", "name": "Kokir (250314)"} in communes
     assert {"code": "250301", "name": "Chan Mul"} in communes
+
+
+def test_an_invisible_character_does_not_make_a_second_registration(client, app) -> None:  # type: ignore[no-untyped-def]
+    assert post_form(client, full_name="សុខ ដារ៉ា").status_code == 303
+    again = client.application.test_client()
+    assert post_form(again, full_name="សុ\u17b4ខ ដា\u034fរ៉ា\u200b").status_code == 409
+    assert count_actors(app) == 1

@@ -255,3 +255,19 @@ def test_errors_are_translated_into_khmer() -> None:
 
 def test_identity_name_ignores_case_spacing_and_punctuation() -> None:
     assert accepted(full_name="SOK  dara").name_key == accepted(full_name="Sok-Dara").name_key
+
+
+@pytest.mark.parametrize("invisible", ["\u034f", "\u17b4", "\u17b5", "\ufe00", "\u200b", "\u200c", "\u200d", "\u2060",
+                                       "\ufeff", "\u00ad", "\u180e", "\U000e0041"])
+def test_invisible_characters_cannot_make_a_second_identity(invisible: str) -> None:
+    plain = accepted(full_name="សុខ ដារ៉ា")
+    hidden = accepted(full_name=f"សុ{invisible}ខ ដា{invisible}រ៉ា")
+    assert hidden.full_name == plain.full_name and hidden.name_key == plain.name_key
+    latin = accepted(full_name=f"So{invisible}k Dara", national_id=f"123{invisible}456789")
+    assert latin.full_name == "Sok Dara" and latin.name_key == "sokdara" and latin.national_id == "123456789"
+
+
+def test_names_are_compared_in_composed_form() -> None:
+    composed, decomposed = "Ph\u00e1t", "Pha\u0301t"
+    assert accepted(full_name=decomposed).full_name == composed
+    assert accepted(full_name=decomposed).name_key == accepted(full_name=composed).name_key

@@ -19,13 +19,13 @@ import phonenumbers
 from registry import areas, vocab
 from registry.actors import fields
 from registry.actors.fast_parsing import PHONE_REGION, kh_phone, memoised
+from registry.actors.normalise import identity_name, visible
 from registry.i18n import LOCALES, N_, ascii_digits, catalog
 from registry.vocab import age_on
 
 _SPACES = re.compile(r"\s+")
-_INVISIBLE = str.maketrans("", "", "\u200b\ufeff")  # zero-width space (common in Khmer), BOM
 _NAME_PUNCTUATION = frozenset(".-'’")
-_IDENTITY_IGNORED = str.maketrans("", "", " .-'’")
+_NAME_IGNORED = str.maketrans("", "", " .-'’")  # allowed between the letters of a name
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ID_SEPARATORS = re.compile(r"[\s\-]+")
@@ -73,18 +73,17 @@ class Registration(NamedTuple):
 
 # --------------------------------------------------------------------------- text helpers
 def clean_text(value: Any) -> str:
-    """Cell or form value as trimmed text with Khmer digits kept (None -> '')."""
+    """Cell or form value as trimmed, visible text (normalise.visible: no invisible
+    characters, NFC), Khmer digits kept (None -> '')."""
     if value.__class__ is str:
-        text = value.strip()
+        text = value
     elif value is None:
         return ""
     elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
+        return str(int(value))
     else:
-        text = str(value).strip()
-    if "\u200b" in text or "\ufeff" in text:
-        return text.translate(_INVISIBLE).strip()
-    return text
+        text = str(value)
+    return (text if text.isascii() else visible(text)).strip()
 
 
 @lru_cache(maxsize=1024)
@@ -142,16 +141,16 @@ def parse_sector(value: Any) -> str:
 
 def normalise_name(value: Any) -> str:
     text = clean_text(value)
-    if text.isascii():
-        return _SPACES.sub(" ", text) if ("  " in text or "\t" in text or "\n" in text or "\r" in text) else text
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text))
+    if "  " in text or "\t" in text or "\n" in text or "\r" in text or not text.isascii():
+        return _SPACES.sub(" ", text)
+    return text
 
 
 def parse_full_name(value: Any) -> str:
     name = normalise_name(value)
     if not name:
         raise Problem(N_("Required. Write the name as on the ID card."))
-    if not name.translate(_IDENTITY_IGNORED).isalpha():
+    if not name.translate(_NAME_IGNORED).isalpha():
         _check_name_characters(name)
     if not 2 <= len(name) <= 100:
         raise Problem(N_("Must be 2 to 100 characters long (now %(length)s)."), length=len(name))
@@ -168,13 +167,6 @@ def _check_name_characters(name: str) -> None:
                 N_("“%(char)s” is not allowed in a name. Use letters, spaces, “.”, “-” and “'” only."),
                 char=char if char.isprintable() else repr(char),
             )
-
-
-def identity_name(full_name: str) -> str:
-    """Name as compared for identity: case, spaces and punctuation ignored."""
-    if full_name.isascii():
-        return full_name.lower().translate(_IDENTITY_IGNORED)
-    return unicodedata.normalize("NFKC", full_name).casefold().translate(_IDENTITY_IGNORED)
 
 
 def parse_date(value: Any) -> date:
