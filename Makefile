@@ -18,8 +18,9 @@ migrate: $(STAMP)
 	$(BIN)/flask --app registry db upgrade
 	$(BIN)/flask --app registry load-indicators --if-empty
 
+# gunicorn.conf.py: one process with threads, or several processes when Redis is configured.
 run: migrate
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - 'registry:create_app()'
+	REGISTRY_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'registry:create_app()'
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import config as config_module
 from registry.database import configure_engine
@@ -32,6 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    if app.config.get("PROXY_HOPS"):
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

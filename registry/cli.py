@@ -163,7 +163,7 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
         return translate(message, lang, **params)
 
     with errors_path.open("w", encoding="utf-8", newline="") as out:
-        for block in csv_chunks(report_rows(db.session, batch, tr)):
+        for block in csv_chunks(report_rows(db.session, batch, tr, viewer_province=batch.province_code)):
             out.write(block)
 
 

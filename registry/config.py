@@ -49,7 +49,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("REGISTRY_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)),
-        "RATELIMIT_STORAGE_URI": os.environ.get("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),
+        # One Redis for everything shared between processes (rate limits now; the job queue
+        # later); REGISTRY_RATELIMIT_STORAGE_URI overrides it for the limits alone.
+        "REDIS_URL": os.environ.get("REGISTRY_REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": rate_limit_storage(),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
+        "PROXY_HOPS": int(os.environ.get("REGISTRY_PROXY_HOPS", 0)),
+        "UPLOAD_RATE_LIMIT": os.environ.get("REGISTRY_UPLOAD_RATE_LIMIT", "20 per hour"),
         "RATELIMIT_ENABLED": _flag("REGISTRY_RATELIMIT_ENABLED", True),
         "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 5000)),
         "IMPORT_STALE_SECONDS": int(os.environ.get("REGISTRY_IMPORT_STALE_SECONDS", 60)),
@@ -60,3 +66,23 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }
+
+
+def rate_limit_storage() -> str:
+    """Where rate limits count: REGISTRY_RATELIMIT_STORAGE_URI, else REGISTRY_REDIS_URL, else
+    this process's memory."""
+    return os.environ.get("REGISTRY_RATELIMIT_STORAGE_URI") or os.environ.get("REGISTRY_REDIS_URL") or "memory://"
+
+
+class UnsharedRateLimits(RuntimeError):
+    """Several server processes would each count rate limits alone (memory storage)."""
+
+
+def check_workers(workers: int, storage_uri: str) -> None:
+    """Refuse to serve from several processes when rate limits are kept in memory: each
+    process would count alone, so 5 sign-in attempts a minute would become 5 per process."""
+    if workers > 1 and storage_uri.startswith("memory://"):
+        raise UnsharedRateLimits(
+            f"{workers} worker processes with rate limits in memory: each would count alone. "
+            "Set REGISTRY_REDIS_URL (or REGISTRY_RATELIMIT_STORAGE_URI) to a shared store, "
+            "or serve from one process (WEB_CONCURRENCY=1, with threads).")

@@ -7,6 +7,10 @@ import zipfile
 from pathlib import Path
 
 
+import sqlalchemy as sa
+
+from registry.actors.numbers import format_number
+from registry.extensions import db
 from tests.helpers import count_actors, csrf_token, make_user, sign_in
 from tests.import_files import expected_outcomes, good, mixed_rows, write_csv
 
@@ -143,3 +147,24 @@ def test_templates_download(outreach) -> None:  # type: ignore[no-untyped-def]
     assert any(row[2] == "sector" and "food_service" in (row[-1] or "") for row in guide)
     assert any("\u1780" <= ch <= "\u17ff" for ch in guide[1][0])
     assert book["areas"].max_row == 1 + 25 + 210 + 1661
+
+
+def test_province_staff_see_registration_numbers_of_their_province_only(app, outreach, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    known = wait_until_done(outreach, upload(outreach, write_csv(tmp_path / "a.csv", [
+        good(1), good(2, province="07", district="0701", commune="070101")])).headers["Location"])
+    assert known["imported"] == 2
+    with app.app_context():
+        numbers = dict(db.session.execute(sa.text("SELECT province_code, registration_number FROM actor")).all())
+    make_user(app, "kampot@example.org", "outreach", province="07")
+    kampot = app.test_client()
+    sign_in(kampot, "kampot@example.org")
+    kampot.get("/staff/imports?lang=en")
+    # The same two people again, both now written as living in Kampot (07): one moved there.
+    again = write_csv(tmp_path / "b.csv", [good(1, province="07", district="0701", commune="070101"),
+                                           good(2, province="07", district="0701", commune="070101")])
+    location = upload(kampot, again).headers["Location"]
+    assert wait_until_done(kampot, location)["duplicates"] == 2
+    report = kampot.get(location + "/report.csv").get_data(as_text=True)
+    assert "Already registered, in another province." in report
+    assert format_number(numbers["07"]) in report
+    assert format_number(numbers["12"]) not in report and numbers["12"] not in report

@@ -1,4 +1,5 @@
-"""Status lookup by registration number and phone, never through the URL."""
+"""Status look-up (number + phone + date of birth) and number recovery, never through the URL;
+the "prove it is you" limits across clients."""
 from __future__ import annotations
 
 import re
@@ -17,9 +18,10 @@ def registered(client) -> str:  # type: ignore[no-untyped-def]
     return re.search(r'registration-number">([0-9-]+)<', html).group(1)
 
 
-def lookup(client, number: str, phone: str):  # type: ignore[no-untyped-def]
+def lookup(client, number: str, phone: str, born: str = "25/01/1990"):  # type: ignore[no-untyped-def]
     token = csrf_token(client, "/status")
-    return client.post("/status", data={"registration_number": number, "phone": phone, "csrf_token": token})
+    return client.post("/status", data={"registration_number": number, "phone": phone, "date_of_birth": born,
+                                         "csrf_token": token})
 
 
 def test_number_and_phone_show_category_area_and_date(app, registered: str) -> None:
@@ -42,11 +44,16 @@ def test_khmer_digits_are_accepted(app, registered: str) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    ["wrong phone", "wrong check digit", "unknown number", "garbage", "foreign phone"],
+    ["wrong phone", "wrong check digit", "unknown number", "garbage", "foreign phone", "wrong date of birth",
+     "not a date"],
 )
-def test_any_wrong_pair_gets_the_same_not_found(app, registered: str, case: str) -> None:
-    number, phone = registered, "012345678"
-    if case == "wrong phone":
+def test_any_wrong_answer_gets_the_same_not_found(app, registered: str, case: str) -> None:
+    number, phone, born = registered, "012345678", "25/01/1990"
+    if case == "wrong date of birth":
+        born = "26/01/1990"
+    elif case == "not a date":
+        born = "yesterday"
+    elif case == "wrong phone":
         phone = "012345679"
     elif case == "wrong check digit":
         number = registered[:-1] + str((int(registered[-1]) + 1) % 10)
@@ -58,10 +65,10 @@ def test_any_wrong_pair_gets_the_same_not_found(app, registered: str, case: str)
         phone = "+66812345678"
     client = app.test_client()
     client.get("/status?lang=en")
-    response = lookup(client, number, phone)
+    response = lookup(client, number, phone, born)
     html = response.get_data(as_text=True)
     assert response.status_code == 404
-    assert "No registration matches this number and phone number" in html
+    assert "No registration matches these details" in html
     assert "Employee" not in html
     assert client.get("/certificate").status_code == 404
 
@@ -73,6 +80,76 @@ def test_status_form_posts_and_needs_csrf(client, registered: str) -> None:  # t
 
 
 def test_empty_fields_are_named(client) -> None:  # type: ignore[no-untyped-def]
-    response = lookup(client, "", "")
+    response = lookup(client, "", "", "")
     assert response.status_code == 422
-    assert 'id="registration_number-error"' in response.get_data(as_text=True)
+    for name in ("registration_number", "phone", "date_of_birth"):
+        assert f'id="{name}-error"' in response.get_data(as_text=True)
+
+
+def recover(client, phone: str = "012 345 678", born: str = "1990-01-25", name: str = "SOK  dara"):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/status/recover")
+    return client.post("/status/recover", data={"phone": phone, "date_of_birth": born, "full_name": name, "csrf_token": token})
+
+
+def test_a_lost_number_comes_back_with_phone_birth_date_and_name(app, registered: str) -> None:
+    client = app.test_client()
+    client.get("/status?lang=en")
+    found = recover(client)
+    assert found.status_code == 200 and registered in found.get_data(as_text=True)
+    for wrong in ({"phone": "012 345 679"}, {"born": "1990-01-26"}, {"name": "Sok Dary"}):
+        response = recover(client, **wrong)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 404 and "No registration matches these details" in html and registered not in html
+
+
+def rate_limited_app(database_url: str):  # type: ignore[no-untyped-def]
+    from tests.helpers import make_app
+
+    return make_app(database_url, RATELIMIT_ENABLED=True)
+
+
+def test_one_number_is_tried_from_many_clients_ten_times_an_hour_at_most(database_url: str) -> None:
+    app = rate_limited_app(database_url)
+    first = app.test_client()
+    data = valid_form(category="employee")
+    data["csrf_token"] = csrf_token(first, "/register")
+    assert first.post("/register", data=data).status_code == 303
+    number = re.search(r'registration-number">([0-9-]+)<', first.get("/register/done").get_data(as_text=True)).group(1)
+    codes = []
+    for day in range(1, 13):  # twelve guesses of the date of birth, each from a new client
+        codes.append(lookup(app.test_client(), number, "012345678", f"{day:02d}/02/1990").status_code)
+    assert codes[:10] == [404] * 10 and codes[10:] == [429, 429]
+    # Even the right answer is withheld now: the number is what is limited, not the address.
+    assert lookup(app.test_client(), number, "012345678").status_code == 429
+
+
+def test_registrations_naming_one_national_id_are_limited_across_clients(database_url: str) -> None:
+    app = rate_limited_app(database_url)
+    codes = []
+    for n in range(7):  # a probe for "is 123456789 registered?" from seven clients
+        client = app.test_client()
+        data = valid_form(national_id="123456789", phone=f"012 000 {n:03d}", full_name=f"Probe {chr(65 + n)}")
+        data["csrf_token"] = csrf_token(client, "/register")
+        codes.append(client.post("/register", data=data).status_code)
+    assert codes[0] == 303 and codes[1:5] == [409] * 4 and codes[5:] == [429, 429]
+
+
+def test_the_duplicate_answer_reveals_nothing_and_reads_the_same_for_either_rule(app, registered: str) -> None:
+    def notice(**overrides: str) -> str:
+        client = app.test_client()
+        client.get("/register?lang=en")
+        data = valid_form(**overrides)
+        data["csrf_token"] = csrf_token(client, "/register")
+        response = client.post("/register", data=data)
+        assert response.status_code == 409
+        return re.search(r'<div class="notice notice-error" role="alert">(.*?)</div>', response.get_data(as_text=True), re.S).group(1)
+
+    holder = app.test_client()
+    data = valid_form(category="self_employed", national_id="111222333", phone="017 111 222", full_name="Keo Mony")
+    data["csrf_token"] = csrf_token(holder, "/register")
+    assert holder.post("/register", data=data).status_code == 303
+    by_contact = notice(category="employee")  # same phone, birth date and name as `registered`
+    by_national_id = notice(category="self_employed", national_id="111 222 333", phone="012 999 888", full_name="Other Name")
+    assert by_contact == by_national_id
+    assert registered not in by_contact and "Tonle Basak" not in by_contact and "Keo Mony" not in by_contact
+    assert "/status/recover" in by_contact

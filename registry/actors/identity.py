@@ -76,6 +76,7 @@ class Existing:
     """A stored actor that a new registration would duplicate."""
 
     registration_number: str
+    province_code: str
     import_batch_id: int | None
     source_row: int | None
     category: str
@@ -85,7 +86,7 @@ class Existing:
     name_key: str
 
 
-_EXISTING_COLUMNS = (Actor.registration_number, Actor.import_batch_id, Actor.source_row, Actor.category,
+_EXISTING_COLUMNS = (Actor.registration_number, Actor.province_code, Actor.import_batch_id, Actor.source_row, Actor.category,
                      Actor.national_id, Actor.phone, Actor.date_of_birth, Actor.name_key)
 # (index that serves the look-up, column looked up, extra condition): one query per index,
 # so each partial index can be used.

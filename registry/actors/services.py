@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import get_type_hints
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,13 +55,6 @@ def register_actor(
 
 def _fine(r: Registration, channel: str) -> Fine:
     return fine_key(r.registered_on, r.commune_code, r.category, r.gender, r.sector, channel, r.date_of_birth)
-
-
-def find_by_number_and_phone(session: Session, number: str, phone: str) -> Actor | None:
-    """The actor with that registration number and phone, or None (same answer for both)."""
-    return session.scalars(
-        select(Actor).where(Actor.registration_number == number, Actor.phone == phone)
-    ).first()
 
 
 # The columns of a bulk insert: the id and number, every member of Registration (the one

@@ -15,16 +15,20 @@ Translate = Callable[..., str]
 REPORT_COLUMNS = ("row", "outcome", "errors")
 
 
-def reasons(problem_outcome: str, detail: Any, translate: Translate) -> str:
-    """All the reasons of one row, in the reader's language."""
+def reasons(problem_outcome: str, detail: Any, translate: Translate, *, viewer_province: str | None = None) -> str:
+    """All the reasons of one row, in the reader's language. A reader limited to a province
+    sees the registration number of a duplicate only when it is registered in that province."""
     if problem_outcome == "duplicate":
         if "row" in detail:
             return translate(N_("Repeat of row %(row)s of this file."), row=detail["row"])
+        if viewer_province and detail.get("province") != viewer_province:
+            return translate(N_("Already registered, in another province."))
         return translate(N_("Already registered, number %(number)s."), number=format_number(detail["number"]))
     return " ".join(describe(FieldError(**error), translate) for error in detail)
 
 
-def report_rows(session: Session, batch: ImportBatch, translate: Translate) -> Iterator[list[Any]]:
+def report_rows(session: Session, batch: ImportBatch, translate: Translate, *,
+                viewer_province: str | None = None) -> Iterator[list[Any]]:
     """Header, then one line per problem row in file order (streamed from the database)."""
     yield [*REPORT_COLUMNS, *batch.header]
     query = (
@@ -34,4 +38,4 @@ def report_rows(session: Session, batch: ImportBatch, translate: Translate) -> I
         .execution_options(yield_per=2000)
     )
     for row_number, outcome, detail, cells in session.execute(query):
-        yield [row_number, outcome, reasons(outcome, detail, translate), *cells]
+        yield [row_number, outcome, reasons(outcome, detail, translate, viewer_province=viewer_province), *cells]

@@ -134,7 +134,8 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         elif match.import_batch_id == batch.id and match.source_row is not None:
             problems.append(_problem(batch, number, marshal.loads(cells), "duplicate", {"row": match.source_row}))
         else:
-            problems.append(_problem(batch, number, marshal.loads(cells), "duplicate", {"number": match.registration_number}))
+            problems.append(_problem(batch, number, marshal.loads(cells), "duplicate",
+                                     {"number": match.registration_number, "province": match.province_code}))
 
     insert_actors(
         session,

@@ -135,7 +135,7 @@ def report(batch_id: int):  # type: ignore[no-untyped-def]
     found = _batch_or_404(batch_id)
     audit("report_download", subject=f"batch {found.id}")
     db.session.commit()
-    rows = report_rows(db.session, found, _)
+    rows = report_rows(db.session, found, _, viewer_province=current_user.province_code)
     return Response(
         stream_with_context(csv_chunks(rows)),
         mimetype="text/csv",

@@ -54,6 +54,6 @@ def certificate_context(actor: Actor) -> dict[str, Any]:
         "kingdom": in_every_language(N_("Kingdom of Cambodia")),
         "motto": in_every_language(N_("Nation Religion King")),
         "number_label": in_every_language(N_("Registration number")),
-        "note": in_every_language(N_("Keep this number. Use it with your phone number to check your registration.")),
+        "note": in_every_language(N_("Keep this number. Use it with your phone number and date of birth to check your registration.")),
         "document_locale": LOCALES[0],
     }

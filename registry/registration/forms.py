@@ -38,5 +38,16 @@ class RegistrationForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
+    """The "prove it is you" answers (registry.actors.proof)."""
+
     registration_number = StringField()
     phone = StringField()
+    date_of_birth = StringField()
+
+
+class RecoverForm(FlaskForm):
+    """Getting a lost registration number back: all three must match."""
+
+    phone = StringField()
+    date_of_birth = StringField()
+    full_name = StringField()

@@ -1,6 +1,8 @@
 """Worker-facing pages: register, confirmation, certificate, status lookup, area lists."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     abort,
@@ -14,18 +16,16 @@ from flask import (
 from flask_babel import gettext as _
 
 from registry import areas, clock, vocab
+from registry.actors import proof
 from registry.actors.models import Actor
 from registry.actors.numbers import format_number, normalise_number
-from registry.actors.services import (
-    DuplicateRegistration,
-    find_by_number_and_phone,
-    register_actor,
-)
-from registry.actors.validation import Problem, describe, parse_phone, validate_registration
+from registry.actors.normalise import identity_name
+from registry.actors.services import DuplicateRegistration, register_actor
+from registry.actors.validation import Problem, describe, normalise_name, parse_date, parse_phone, validate_registration
 from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.registration.certificate import certificate_context
-from registry.registration.forms import RegistrationForm, StatusForm
+from registry.registration.forms import RecoverForm, RegistrationForm, StatusForm
 
 bp = Blueprint("registration", __name__)
 _CERTIFICATE_KEY = "certificate_actor"
@@ -89,6 +89,7 @@ def register():  # type: ignore[no-untyped-def]
         if not form.validate():
             errors.setdefault("consent", []).extend(str(m) for m in form.consent.errors)
         if not errors and registration is not None:
+            proof.limit_registration(registration.phone, registration.national_id)
             now = clock.now()
             try:
                 actor = register_actor(
@@ -133,38 +134,61 @@ def certificate():  # type: ignore[no-untyped-def]
     return render_template("registration/certificate.html", **certificate_context(_actor_in_session()))
 
 
+def _required(form, names: tuple[str, ...]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {name: _("Required.") for name in names if not (form[name].data or "").strip()}
+
+
+def _phone_and_birth(form) -> tuple[str, date] | None:  # type: ignore[no-untyped-def]
+    """The phone and date of birth as stored, or None when either cannot be one."""
+    try:
+        return parse_phone(form.phone.data), parse_date(form.date_of_birth.data)
+    except Problem:
+        return None
+
+
 @bp.route("/status", methods=["GET", "POST"])
 @limiter.limit("20 per minute;200 per day", methods=["POST"])
 def status():  # type: ignore[no-untyped-def]
+    """Registration number + phone + date of birth (all three; a wrong one says nothing of which)."""
     form = StatusForm()
     actor, not_found, errors = None, False, {}
     if request.method == "POST":
-        for name in ("registration_number", "phone"):
-            if not (form[name].data or "").strip():
-                errors[name] = _("Required.")
+        errors = _required(form, ("registration_number", "phone", "date_of_birth"))
         if not errors:
-            number = normalise_number(form.registration_number.data)
-            try:
-                phone = parse_phone(form.phone.data)
-            except Problem:
-                phone = None
-            if number and phone:
-                actor = find_by_number_and_phone(db.session, number, phone)
+            number, known = normalise_number(form.registration_number.data), _phone_and_birth(form)
+            if number and known:
+                actor = proof.prove(db.session, number, *known)
             not_found = actor is None
             if actor is not None:
                 session[_CERTIFICATE_KEY] = actor.id
     code = 422 if errors else 404 if not_found else 200
-    return (
-        render_template(
-            "registration/status.html",
-            form=form,
-            actor=actor,
-            area=area_label(actor) if actor else None,
-            not_found=not_found,
-            errors=errors,
-        ),
-        code,
-    )
+    return render_template("registration/status.html", form=form, actor=actor, not_found=not_found, errors=errors,
+                           area=area_label(actor) if actor else None), code
+
+
+@bp.route("/status/recover", methods=["GET", "POST"])
+@limiter.limit("10 per minute;100 per day", methods=["POST"])
+def recover():  # type: ignore[no-untyped-def]
+    """A lost registration number, for the person who knows the phone, date of birth and name."""
+    form = RecoverForm()
+    found, not_found, errors = [], False, {}
+    if request.method == "POST":
+        errors = _required(form, ("phone", "date_of_birth", "full_name"))
+        if not errors:
+            known, name = _phone_and_birth(form), normalise_name(form.full_name.data)
+            if known and name:
+                found = proof.recover(db.session, *known, identity_name(name))
+            not_found = not found
+    code = 422 if errors else 404 if not_found else 200
+    return render_template("registration/recover.html", form=form, found=found, not_found=not_found, errors=errors), code
+
+
+@bp.app_errorhandler(proof.TooManyAttempts)
+def too_many_attempts(_error: proof.TooManyAttempts):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return render_template("error.html", title=_("Too many attempts"),
+                           message=_("These details were tried too often. Nothing more can be checked with them today; "
+                                     "ask your local department or an outreach officer.")), 429
 
 
 @bp.get("/areas/districts")

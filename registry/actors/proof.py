@@ -1,0 +1,79 @@
+"""The "prove it is you" check, written once, with its limits in one place.
+
+A worker proves who they are with their registration number, phone and date of birth
+(status look-up; self-service updates later); a worker who lost their number gets it back
+with their phone, date of birth and name. A wrong answer never says which part was wrong.
+
+Limits count per registration number, per phone and per national ID *across all clients*
+(the shared rate-limit store: Redis when several processes serve), so nobody can try
+dates of birth against one number from many addresses. The public form's duplicate answer
+is limited the same way: it is the one place that says whether someone is registered.
+Counter keys are keyed hashes, so the store never holds a phone or an ID in clear.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+
+from flask import current_app
+from limits import parse_many
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import Session
+
+from registry import vocab
+from registry.actors.models import Actor
+from registry.extensions import limiter
+
+# What one value may be named in, from any client, before the answer is "too many tries".
+LIMITS: dict[str, str] = {
+    "number": "10 per hour;20 per day",  # status look-ups naming one registration number
+    "phone": "10 per hour;30 per day",  # look-ups and recoveries naming one phone
+    "registration_phone": "30 per day",  # registrations naming one phone (a family or a shop may share one)
+    "registration_national_id": "5 per day",  # registrations naming one national ID
+}
+
+
+class TooManyAttempts(Exception):
+    """This value was named too often; the answer is withheld (HTTP 429)."""
+
+
+def spend(kind: str, value: str) -> None:
+    """Count one attempt naming `value`; raise TooManyAttempts past LIMITS[kind]."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+    allowed = [limiter.limiter.hit(item, "proof", kind, key) for item in parse_many(LIMITS[kind])]
+    if not all(allowed):
+        raise TooManyAttempts(kind)
+
+
+def prove(session: Session, number: str, phone: str, date_of_birth: date) -> Actor | None:
+    """The registration only if number, phone and date of birth all match; None otherwise."""
+    spend("number", number)
+    spend("phone", phone)
+    return session.scalars(select(Actor).where(
+        Actor.registration_number == number, Actor.phone == phone, Actor.date_of_birth == date_of_birth)).first()
+
+
+def recover(session: Session, phone: str, date_of_birth: date, name_key: str) -> list[Actor]:
+    """Every registration (one per category at most) of the person with that phone, date of
+    birth and name; an empty list when any of them is wrong."""
+    spend("phone", phone)
+    # One half per partial identity index (each needs its condition spelled out to be used).
+    halves = [
+        select(Actor.id).where(Actor.category.in_(vocab.CATEGORIES.stored_codes), Actor.phone == phone,
+                               Actor.date_of_birth == date_of_birth, Actor.name_key == name_key, with_or_without)
+        for with_or_without in (Actor.national_id.is_(None), Actor.national_id.is_not(None))
+    ]
+    ids = list(session.scalars(union_all(*halves)))
+    if not ids:
+        return []
+    return list(session.scalars(select(Actor).where(Actor.id.in_(ids)).order_by(Actor.registration_number)))
+
+
+def limit_registration(phone: str, national_id: str | None) -> None:
+    """Count a registration attempt: the answer may say the person is already registered."""
+    spend("registration_phone", phone)
+    if national_id:
+        spend("registration_national_id", national_id)
