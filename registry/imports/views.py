@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from registry import clock
 from registry.events.views import audit
-from registry.extensions import db
+from registry.extensions import db, limiter
 from registry.imports.forms import UploadForm
 from registry.imports.models import STATUS_LABELS, ImportBatch
 from registry.imports.reading import UnusableFile
@@ -64,8 +64,14 @@ def _upload_dir() -> Path:
     return folder
 
 
+def _uploader_key() -> str:
+    """Uploads count per account, wherever they come from (limits are checked before the view)."""
+    return f"upload:{current_user.get_id() or 'anonymous'}"
+
+
 @bp.route("", methods=["GET", "POST"])
 @roles_required(*IMPORTERS)
+@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], methods=["POST"], key_func=_uploader_key)
 def index():  # type: ignore[no-untyped-def]
     form = UploadForm()
     file_error = None

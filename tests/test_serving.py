@@ -1,0 +1,166 @@
+"""Rate limits that hold in every documented way of running the service: the real gunicorn
+command of `make run`, several processes over Redis, a reverse proxy in front, uploads."""
+from __future__ import annotations
+
+import http.cookiejar
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from registry import PROJECT_ROOT
+from tests.helpers import csrf_token, make_app, make_user, sign_in
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+REDIS_TEST_DB = 11  # this test's own Redis database, emptied before and after
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_url() -> str | None:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_TEST_DB}", socket_connect_timeout=1)
+        client.flushdb()
+        return f"redis://127.0.0.1:6379/{REDIS_TEST_DB}"
+    except Exception:  # noqa: BLE001 - no Redis here: those tests are skipped
+        return None
+
+
+def serve(database_url: str, **env: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    """gunicorn exactly as `make run` starts it (gunicorn.conf.py), on a free port."""
+    port = free_port()
+    environment = {**os.environ, "REGISTRY_DATABASE_URL": database_url, "REGISTRY_SECURE_COOKIES": "0",
+                   "SECRET_KEY": "test-only-secret-key", "REGISTRY_BIND": f"127.0.0.1:{port}", **env}
+    for name in ("REGISTRY_REDIS_URL", "REGISTRY_RATELIMIT_STORAGE_URI"):
+        if name not in env:
+            environment.pop(name, None)
+    process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "registry:create_app()"], cwd=PROJECT_ROOT,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        if process.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(base + "/register", timeout=2)
+            return process, base
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("gunicorn did not start: " + (process.communicate()[0] or "")[-2000:])
+
+
+def wrong_passwords(base: str, email: str, attempts: int) -> list[int]:
+    """Each attempt from a new client (its own cookies and CSRF token), as an attacker would."""
+    codes = []
+    for _ in range(attempts):
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = opener.open(base + "/staff/login", timeout=10).read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode({"email": email, "password": "not the password!", "csrf_token": token}).encode()
+        try:
+            codes.append(opener.open(base + "/staff/login", data=body, timeout=10).status)
+        except urllib.error.HTTPError as error:
+            codes.append(error.code)
+    return codes
+
+
+@pytest.fixture
+def account(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    make_user(app, "target@example.org", "ministry")
+    yield "target@example.org"
+
+
+def stop(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
+    process.terminate()
+    try:
+        return process.communicate(timeout=20)[0] or ""
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0] or ""
+
+
+def test_make_run_checks_at_most_five_of_thirty_wrong_passwords(database_url: str, account: str) -> None:
+    process, base = serve(database_url)
+    try:
+        codes = wrong_passwords(base, account, 30)
+    finally:
+        stop(process)
+    assert codes.count(401) == 5 and codes.count(429) == 25
+
+
+def test_several_processes_with_limits_in_memory_refuse_to_start(database_url: str) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ("REGISTRY_REDIS_URL", "REGISTRY_RATELIMIT_STORAGE_URI")}
+    result = subprocess.run(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "--workers", "2", "--bind", f"127.0.0.1:{port}", "registry:create_app()"],
+        cwd=PROJECT_ROOT, env={**environment, "REGISTRY_DATABASE_URL": database_url, "SECRET_KEY": "x"},
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "rate limits in memory" in result.stdout + result.stderr
+
+
+def test_two_processes_share_their_limits_through_redis(database_url: str, account: str) -> None:
+    url = redis_url()
+    if url is None:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    process, base = serve(database_url, REGISTRY_REDIS_URL=url, WEB_CONCURRENCY="2")
+    try:
+        codes = wrong_passwords(base, account, 30)
+    finally:
+        output = stop(process)
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    assert output.count("Booting worker") >= 2
+    assert codes.count(401) == 5 and codes.count(429) == 25
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one(database_url: str) -> None:
+    app = make_app(database_url, PROXY_HOPS=1, RATELIMIT_ENABLED=True)
+    make_user(app, "a@example.org", "ministry")
+    codes = []
+    for n in range(25):  # 25 clients behind the proxy: each gets its own per-address allowance
+        client = app.test_client()
+        token = csrf_token(client, "/staff/login")
+        response = client.post("/staff/login", data={"email": f"nobody{n}@example.org", "password": "x" * 12, "csrf_token": token},
+                                headers={"X-Forwarded-For": f"203.0.113.{n}"})
+        codes.append(response.status_code)
+    assert codes == [401] * 25
+    direct = make_app(database_url, PROXY_HOPS=0, RATELIMIT_ENABLED=True)
+    codes = []
+    for n in range(25):  # without a trusted proxy the header is ignored: one address, 20 a minute
+        client = direct.test_client()
+        token = csrf_token(client, "/staff/login")
+        codes.append(client.post("/staff/login", data={"email": f"nobody{n}@example.org", "password": "x" * 12, "csrf_token": token},
+                                 headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code)
+    assert codes.count(429) == 5
+
+
+def test_uploads_are_limited_per_account(database_url: str) -> None:
+    app = make_app(database_url, RATELIMIT_ENABLED=True, UPLOAD_RATE_LIMIT="2 per hour")
+    make_user(app, "out@example.org", "outreach")
+    codes = []
+    for _ in range(3):  # from three clients of the same account
+        client = app.test_client()
+        sign_in(client, "out@example.org")
+        token = csrf_token(client, "/staff/imports")
+        codes.append(client.post("/staff/imports", data={"csrf_token": token, "consent": "y",
+                                                          "file": (io.BytesIO(b"not,a,template\n"), "x.csv")},
+                                 content_type="multipart/form-data").status_code)
+    assert codes == [422, 422, 429]
