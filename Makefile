@@ -6,13 +6,23 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test migrate translations browser clean
+.PHONY: run test migrate translations browser lock clean
 
-$(STAMP): pyproject.toml
+# The locked dependencies, every file checked against its hash; then the project itself
+# (no dependency resolution: the lock is the whole truth).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# After changing dependencies in pyproject.toml: pin them again, with hashes.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra test \
+	  --all-build-deps --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 migrate: $(STAMP)
 	$(BIN)/flask --app registry db upgrade
