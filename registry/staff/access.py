@@ -65,7 +65,7 @@ def check_session_age() -> None:
             session["_seen"] = now
         return
     user_id = int(session["_user_id"])
-    if db.session.get(StaffUser, user_id) is not None:
+    if load_user(str(user_id)) is not None:  # a session ended already (sign-out elsewhere) is not recorded twice
         record(db.session, "session_expired", now=clock.now(), by_id=user_id, subject=f"staff_user {user_id}",
                detail={"reason": reason})
         db.session.commit()
