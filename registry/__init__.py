@@ -36,6 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    if app.config["SESSION_COOKIE_SECURE"] and "SESSION_COOKIE_NAME" not in (config or {}):
+        # Sent over HTTPS only, to this host only, for every path: no subdomain or plain-HTTP
+        # page can plant or overwrite it (the browser enforces the prefix).
+        app.config.update(SESSION_COOKIE_NAME="__Host-session", SESSION_COOKIE_PATH="/", SESSION_COOKIE_DOMAIN=None)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -64,13 +68,14 @@ def register_extensions(app: Flask) -> None:
     app.jinja_env.globals["current_locale"] = current_locale
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
     login_manager.init_app(app)
-    from registry.staff.views import configure_login
+    from registry.staff.access import configure_login
 
     configure_login(login_manager)
     limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from registry.accounts.views import bp as accounts_bp
     from registry.api.views import bp as api_bp
     from registry.dashboard.views import bp as dashboard_bp
     from registry.events.views import bp as events_bp
@@ -84,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(accounts_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -136,6 +142,10 @@ def register_commands(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from registry.staff.access import check_session_age
+
+    app.before_request(check_session_age)
+
     @app.before_request
     def remember_language() -> None:
         lang = request.args.get("lang")

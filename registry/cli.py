@@ -21,6 +21,7 @@ from registry.imports.runner import BatchBusy, run_import
 from registry.imports.services import create_batch
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
+from registry.staff import services as staff
 from registry.staff.services import StaffError, create_user, normalise_email
 from registry.indicators import services as indicators
 from registry.stats.queries import summary
@@ -99,6 +100,65 @@ def create_user_command(email: str, role: str, province_code: str | None, passwo
     click.echo(f"Created {user.role} account {user.email}" + (f" (province {user.province_code})" if user.province_code else ""))
 
 
+def _account(email: str) -> StaffUser:
+    user = staff.find_by_email(db.session, email)
+    if user is None:
+        raise click.ClickException(f"no staff account {normalise_email(email)}")
+    return user
+
+
+def _recorded(kind: str, user: StaffUser) -> None:
+    record(db.session, kind, now=clock.now(), subject=f"staff_user {user.id}",
+           detail={"email": user.email, "via": "command line"})
+    db.session.commit()
+
+
+@click.command("reset-password")
+@click.argument("email")
+@with_appcontext
+def reset_password_command(email: str) -> None:
+    """Give an account a temporary password (printed once; valid 72 hours, to be changed at the
+    next sign-in) and end all its sessions. Its authenticator app stays (see reset-mfa)."""
+    user = _account(email)
+    password = staff.reset_password(db.session, user, now=clock.now())
+    _recorded("password_reset", user)
+    click.echo(f"Temporary password for {user.email} (valid 72 hours, shown once): {password}")
+
+
+@click.command("reset-mfa")
+@click.argument("email")
+@with_appcontext
+def reset_mfa_command(email: str) -> None:
+    """Forget an account's authenticator app and recovery codes (a lost phone) and end all its
+    sessions: the user sets up the app again at their next sign-in."""
+    user = _account(email)
+    staff.reset_mfa(db.session, user)
+    _recorded("mfa_reset", user)
+    click.echo(f"Authenticator app of {user.email} reset; they set it up again at their next sign-in")
+
+
+@click.command("disable-user")
+@click.argument("email")
+@with_appcontext
+def disable_user_command(email: str) -> None:
+    """Disable an account: sign-in refused and every session ended at once."""
+    user = _account(email)
+    staff.set_active(db.session, user, False)
+    _recorded("account_disabled", user)
+    click.echo(f"Disabled {user.email}; its sessions have ended")
+
+
+@click.command("enable-user")
+@click.argument("email")
+@with_appcontext
+def enable_user_command(email: str) -> None:
+    """Enable a disabled account again."""
+    user = _account(email)
+    staff.set_active(db.session, user, True)
+    _recorded("account_enabled", user)
+    click.echo(f"Enabled {user.email}")
+
+
 @click.command("import-actors")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -167,4 +227,5 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
             out.write(block)
 
 
-commands = [stats_command, create_user_command, import_actors_command, load_indicators_command, rebuild_tally_command]
+commands = [stats_command, create_user_command, import_actors_command, load_indicators_command, rebuild_tally_command,
+            reset_password_command, reset_mfa_command, disable_user_command, enable_user_command]

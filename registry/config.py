@@ -45,6 +45,13 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _flag("REGISTRY_SECURE_COOKIES", True),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Staff sessions end after 30 minutes unused and 12 hours after sign-in, whatever
+        # happens (registry/staff/access.py); no signed cookie is accepted after 12 hours.
+        "STAFF_IDLE_SECONDS": 30 * 60,
+        "STAFF_SESSION_SECONDS": 12 * 3600,
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # Between the password and the MFA code (or enrolment, or a forced password change).
+        "STAFF_HALF_SIGNED_IN_SECONDS": 10 * 60,
         "REMEMBER_COOKIE_SECURE": _flag("REGISTRY_SECURE_COOKIES", True),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,

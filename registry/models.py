@@ -2,8 +2,8 @@
 from registry.actors.models import Actor, IdCounter
 from registry.events.models import Event
 from registry.imports.models import ImportBatch, ImportProblem
-from registry.staff.models import StaffUser
+from registry.staff.models import RecoveryCode, StaffUser
 from registry.indicators.models import Indicator, IndicatorChange
 from registry.stats.models import ActorTally
 
-__all__ = ["Actor", "ActorTally", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "StaffUser"]
+__all__ = ["Actor", "ActorTally", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any
 
+import pyotp
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,7 +19,7 @@ from registry.extensions import db  # noqa: E402
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
 TABLES_TO_EMPTY = ("actor", "actor_tally", "import_problem", "import_batch", "indicator_change", "indicator",
-                   "event", "staff_user")
+                   "event", "staff_recovery_code", "staff_user")
 APPEND_ONLY_TABLES = ("event",)  # their triggers refuse TRUNCATE: lifted for the cleanup between tests only
 
 
@@ -99,15 +101,61 @@ def count_actors(app: Flask) -> int:
 PASSWORD = "correct horse battery staple"
 
 
-def make_user(app: Flask, email: str, role: str, province: str | None = None) -> None:
+def make_user(app: Flask, email: str, role: str, province: str | None = None, *, enrol_mfa: bool = True) -> None:
+    """An account made by the CLI, its authenticator app set up through the service (as the
+    enrolment page does); `sign_in` reads the secret back to make its codes."""
     runner = app.test_cli_runner()
     args = ["create-user", email, "--role", role, "--password-stdin"]
     if province:
         args += ["--province", province]
     result = runner.invoke(args=args, input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
+    if enrol_mfa:
+        from registry import clock
+        from registry.staff import services
+        from registry.staff.mfa import STEP_SECONDS
+
+        with app.app_context():
+            user = services.find_by_email(db.session, email)
+            assert user is not None
+            secret = services.begin_enrolment(db.session, user)
+            # The code of the step before (accepted: ±1), leaving this step and the next for sign-ins.
+            earlier = pyotp.TOTP(secret).at(clock.now().timestamp() - STEP_SECONDS)
+            assert services.confirm_enrolment(db.session, user, earlier, now=clock.now())
+            db.session.commit()
+
+
+def mfa_code(app: Flask, email: str) -> str:
+    """A code the account's app would show, for a time step the server has not accepted yet.
+    When the steps it accepts now (±1) are all used, the account's last used step is moved
+    back as if 30 seconds had passed, instead of waiting for them (tests of refused reuse
+    take their codes before this is needed)."""
+    from registry.staff import services
+    from registry.staff.mfa import STEP_SECONDS
+
+    with app.app_context():
+        user = services.find_by_email(db.session, email)
+        assert user is not None and user.mfa_secret, f"{email} has no authenticator app"
+        step = int(time.time()) // STEP_SECONDS
+        candidate = step if user.mfa_last_step is None else max(step, user.mfa_last_step + 1)
+        if candidate > step + 1:
+            user.mfa_last_step, candidate = step, step + 1
+            db.session.commit()
+        secret = user.mfa_secret
+        db.session.rollback()
+    return pyotp.TOTP(secret).generate_otp(candidate)
+
+
+def finish_sign_in(client: FlaskClient, response, email: str):  # type: ignore[no-untyped-def]
+    """After the password was accepted (a redirect to the code page), type the app's code."""
+    if response.status_code != 303 or not response.headers["Location"].endswith("/staff/login/code"):
+        return response
+    token = csrf_token(client, "/staff/login/code")
+    return client.post("/staff/login/code", data={"code": mfa_code(client.application, email), "csrf_token": token})
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """Password, then a code from the app: the last response (303 to the landing page when signed in)."""
     token = csrf_token(client, "/staff/login")
-    return client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post("/staff/login", data={"email": email, "password": password, "csrf_token": token})
+    return finish_sign_in(client, response, email)

@@ -43,6 +43,15 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def type_code(page, app, email: str) -> None:  # type: ignore[no-untyped-def]
+    """The second sign-in step: the code the authenticator app shows."""
+    from tests.helpers import mfa_code
+
+    page.wait_for_url(re.compile(r"/staff/login/code"))
+    page.fill("#code", mfa_code(app, email))
+    page.click("button.primary")
+
+
 def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -144,6 +153,7 @@ def test_outreach_officer_uploads_a_file_and_watches_it_finish(browser, server, 
     page.fill("#email", "officer@example.org")
     page.fill("#password", PASSWORD)
     page.click("button.primary")
+    type_code(page, app, "officer@example.org")
     page.wait_for_url(re.compile(r"/staff/imports(\?.*)?$"))
     page.set_input_files("#file", str(path))
     page.check("input[name=consent]")
@@ -181,6 +191,7 @@ def test_ministry_dashboard_and_public_stats_fit_a_phone_and_print(browser, serv
     page.fill("#email", "minister@example.org")
     page.fill("#password", PASSWORD)
     page.click("button.primary")
+    type_code(page, app, "minister@example.org")
     page.wait_for_url(re.compile(r"/dashboard"))
     page.goto(f"{server}/dashboard?year=2024")
     assert page.inner_text("#indicator-IE_ACTORS_TOTAL td.live") == "40"

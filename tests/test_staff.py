@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.extensions import db
-from tests.helpers import PASSWORD, csrf_token, make_app, make_user, sign_in
+from tests.helpers import PASSWORD, csrf_token, finish_sign_in, make_app, make_user, sign_in
 
 
 def test_create_user_hashes_the_password_and_refuses_bad_accounts(app, runner) -> None:  # type: ignore[no-untyped-def]
@@ -13,7 +13,7 @@ def test_create_user_hashes_the_password_and_refuses_bad_accounts(app, runner) -
     with app.app_context():
         email, stored = db.session.execute(sa.text("SELECT email, password_hash FROM staff_user")).one()
     assert email == "officer@example.org"
-    assert PASSWORD not in stored and stored.startswith("scrypt:")
+    assert PASSWORD not in stored and stored.startswith("$argon2id$")
     for args, text in [
         (["create-user", "officer@example.org", "--role", "admin"], "already exists"),
         (["create-user", "x@example.org", "--role", "outreach", "--province", "99"], "province"),
@@ -50,6 +50,7 @@ def test_next_parameter_cannot_send_you_elsewhere(app) -> None:  # type: ignore[
     client = app.test_client()
     token = csrf_token(client, "/staff/login")
     response = client.post("/staff/login?next=https://evil.example/", data={"email": "officer@example.org", "password": PASSWORD, "csrf_token": token})
+    response = finish_sign_in(client, response, "officer@example.org")
     assert response.headers["Location"].endswith("/staff/imports")
 
 

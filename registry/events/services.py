@@ -31,6 +31,16 @@ KINDS: dict[str, str] = {
     "indicator_correction": N_("Indicator corrected"),
     "account_created": N_("Account created"),
     "account_changed": N_("Account changed"),
+    "mfa_enrolled": N_("Authenticator app set up"),
+    "mfa_failed": N_("Wrong MFA code"),
+    "mfa_reset": N_("Authenticator app reset"),
+    "recovery_code_used": N_("Recovery code used"),
+    "recovery_codes_renewed": N_("New recovery codes made"),
+    "password_changed": N_("Password changed"),
+    "password_reset": N_("Password reset by an administrator"),
+    "account_disabled": N_("Account disabled"),
+    "account_enabled": N_("Account enabled"),
+    "session_expired": N_("Session expired"),
 }
 
 
