@@ -9,12 +9,12 @@ from typing import Any
 from registry.i18n import DEFAULT_LOCALE
 
 
-def _secret_key(instance_path: Path) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
-    key = os.environ.get("SECRET_KEY")
+def _secret_key(instance_path: Path, variable: str = "SECRET_KEY", file_name: str = "secret_key") -> str:
+    """A key from the environment, else one generated once and kept in instance/ (mode 600)."""
+    key = os.environ.get(variable)
     if key:
         return key
-    key_file = instance_path / "secret_key"
+    key_file = instance_path / file_name
     if key_file.exists():
         return key_file.read_text().strip()
     key = secrets.token_urlsafe(48)
@@ -39,6 +39,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
     )
     return {
         "SECRET_KEY": _secret_key(instance_path),
+        # Draws the public statistics' perturbation (registry.stats.release). Kept apart from
+        # SECRET_KEY, which may be rotated freely: rotating this one redraws every public
+        # figure, handing anyone who kept the old ones a second noisy copy of the same data.
+        "DISCLOSURE_KEY": _secret_key(instance_path, "REGISTRY_DISCLOSURE_KEY", "disclosure_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Bound values (names, phones, national IDs) never appear in error messages or logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("REGISTRY_DISCLOSURE_KEY", "test-only-disclosure-key")
 
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from registry import vocab
 from registry.extensions import db
 from registry.stats import tally
-from registry.stats.present import as_json
+from registry.stats.present import as_json, exact_answer
 from registry.stats.queries import Query, statistics
 from registry.vocab import Term, Vocabulary
 from tests.test_stats import QUERIES, direct_counts, known  # noqa: F401  (fixture)
@@ -72,7 +72,7 @@ def test_a_vocabulary_that_outgrows_its_field_stops_the_start(overflow: str) -> 
 
 def _labelled(session, locale: str = "en") -> dict[str, dict[str, tuple[str, int]]]:  # type: ignore[no-untyped-def]
     """Every breakdown of the country's statistics as code -> (label, count), exact."""
-    result = as_json(statistics(session, Query(as_of=date(2024, 12, 31))), locale=locale, exact_counts=True)
+    result = as_json(exact_answer(statistics(session, Query(as_of=date(2024, 12, 31)))), locale=locale)
     return {name: {c["code"]: (c["label"], c["count"]) for c in cells} for name, cells in result["breakdowns"].items()}
 
 

@@ -5,17 +5,43 @@ from typing import Any
 
 from registry import areas, vocab
 from registry.i18n import LOCALES
+from registry.stats.disclosure import MAX_DIFFERENCE, SMALL_AREA_THRESHOLD, THRESHOLD
 
+_COUNT = {"type": ["integer", "null"], "minimum": 0,
+          "description": "null when suppressed. Public counts: exact when `exact`, else within "
+                         "`protection.max_difference` of the true count for each category and gender they add up"}
 _CELL = {
     "type": "object",
-    "required": ["code", "label", "count", "suppressed"],
+    "required": ["code", "label", "count", "suppressed", "exact"],
     "additionalProperties": False,
     "properties": {
         "code": {"type": "string"},
         "label": {"type": "string"},
-        "count": {"type": ["integer", "null"], "minimum": 0,
-                  "description": "null when suppressed; public counts are 0 or a multiple of 5 that is at least 5"},
-        "suppressed": {"type": "boolean", "description": "true for a count from 1 to 4, or one hidden with it"},
+        "count": _COUNT,
+        "suppressed": {"type": "boolean", "description": "public only: the published count is below "
+                                                         "`protection.suppressed_below` (by_area: `by_area_suppressed_below`), "
+                                                         "or the answer's total is suppressed"},
+        "exact": {"type": "boolean", "description": "the true count: always for ministry staff; for the public, the "
+                                                    "ministry's headline (country total and totals by category at a month end "
+                                                    "where each, and its rise since the figure published for the month end "
+                                                    f"before, is at least {THRESHOLD}), and values the query's own filter "
+                                                    "leaves out (0)"},
+    },
+}
+_PROTECTION = {
+    "type": ["object", "null"],
+    "description": "null for ministry staff (exact counts). For the public: what the figures promise",
+    "required": ["suppressed_below", "by_area_suppressed_below", "max_difference"],
+    "additionalProperties": False,
+    "properties": {
+        "suppressed_below": {"enum": [THRESHOLD, SMALL_AREA_THRESHOLD],
+                             "description": f"cells of this area below this are suppressed ({THRESHOLD}; "
+                                            f"{SMALL_AREA_THRESHOLD} for districts and communes)"},
+        "by_area_suppressed_below": {"enum": [THRESHOLD, SMALL_AREA_THRESHOLD, None]},
+        "max_difference": {"const": MAX_DIFFERENCE,
+                           "description": "each count of one area, category and gender is within this of the true count; "
+                                          "a figure adding several within this for each; a month's registrations "
+                                          "(by_month) are the difference of two month ends; every figure adds up"},
     },
 }
 _BREAKDOWN = {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}
@@ -40,15 +66,19 @@ def document() -> dict[str, Any]:
             "title": "Informal economy registry API",
             "version": "1",
             "description": "Registrations of Cambodia's informal economy actors. Without a signed-in ministry "
-                           "session, counts are protected: 1 to 4 is suppressed and others are rounded to 5.",
+                           "session, statistics are published as of month ends only and protected: every figure adds "
+                           "up from one perturbed table, small figures are suppressed, and the ministry's headline "
+                           "(country total and totals by category) is exact (see `protection` and `exact`).",
         },
         "paths": {
             "/api/v1/stats": {"get": {
                 "summary": "Registered actors, in total and by every breakdown",
                 "parameters": [
-                    _param("as_of", "Registered on or before this date (default today)", {"type": "string", "format": "date"}),
-                    _param("since", "Registered on or after this date (default: from the start); a period of up to 366 days also gets by_day",
-                           {"type": "string", "format": "date"}),
+                    _param("as_of", "Registered on or before this date. Ministry staff: any date (default today). "
+                                    "Public: a month's last day (else 400); a month not yet over, or none, gives the last "
+                                    "month end that is (the answer's as_of says which)", {"type": "string", "format": "date"}),
+                    _param("since", "Ministry staff only (public: 400): registered on or after this date; a period of up "
+                                    "to 366 days also gets by_day", {"type": "string", "format": "date"}),
                     _param("province", "2-digit province code"),
                     _param("district", "4-digit district code"),
                     _param("commune", "6-digit commune code"),
@@ -56,7 +86,8 @@ def document() -> dict[str, Any]:
                     _param("gender", "Gender", {"type": "string", "enum": list(vocab.GENDERS)}),
                     _param("lang", "Language of labels", {"type": "string", "enum": list(LOCALES)}),
                 ],
-                "responses": {"200": _json("Stats", "The statistics"),
+                "responses": {"200": _json("Stats", "The statistics (public: by_month lists the months of as_of's year; "
+                                                    "no by_day)"),
                               "403": _json("Error", "The account is limited to another province"), **errors},
             }},
             "/api/v1/indicators": {"get": {
@@ -77,7 +108,7 @@ def document() -> dict[str, Any]:
             "Cell": _CELL,
             "Stats": {
                 "type": "object",
-                "required": ["as_of", "since", "area", "category", "gender", "exact", "rounded_to", "total", "breakdowns"],
+                "required": ["as_of", "since", "area", "category", "gender", "exact", "protection", "total", "breakdowns"],
                 "additionalProperties": False,
                 "properties": {
                     "as_of": {"type": "string", "format": "date"},
@@ -88,10 +119,9 @@ def document() -> dict[str, Any]:
                     "category": {"enum": [*vocab.CATEGORIES, None]},
                     "gender": {"enum": [*vocab.GENDERS, None]},
                     "exact": {"type": "boolean", "description": "true: exact counts for signed-in ministry staff"},
-                    "rounded_to": {"type": ["integer", "null"]},
-                    "total": {"type": "object", "required": ["count", "suppressed"], "additionalProperties": False,
-                              "properties": {"count": {"type": ["integer", "null"], "minimum": 0},
-                                             "suppressed": {"type": "boolean"}}},
+                    "protection": _PROTECTION,
+                    "total": {"type": "object", "required": ["count", "suppressed", "exact"], "additionalProperties": False,
+                              "properties": {"count": _COUNT, "suppressed": {"type": "boolean"}, "exact": {"type": "boolean"}}},
                     "breakdowns": {
                         "type": "object",
                         "required": ["by_category", "by_gender", "by_month"],

@@ -15,8 +15,8 @@ from registry.i18n import N_, current_locale
 from registry.indicators import services as indicators
 from registry.stats.dhis2 import data_value_set, parse_period
 from registry.stats.present import as_json
-from registry.stats.queries import QueryError, make_query, statistics
-from registry.stats.scope import current_scope
+from registry.stats.queries import QueryError, make_query
+from registry.stats.scope import answer, current_scope
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 AREA_PARAMS = ("province", "district", "commune")
@@ -55,19 +55,22 @@ def requested_area() -> str:
 @bp.get("/stats")
 @limiter.limit("120 per minute")
 def stats() -> Any:
+    """Staff: exact counts over any period. Everyone else: whole months, protected
+    (registry.stats.disclosure); `since` or an as_of that is not a month end is a 400."""
     scope = current_scope()
     try:
         area = requested_area() or scope.default_area()
         query = make_query(area=area, category=request.args.get("category"), gender=request.args.get("gender"),
                            since=_date("since"), as_of=_date("as_of"))
+        if not scope.allows(query.area):
+            record_refusal()
+            return error("province", _("Your account sees province %(province)s only.", province=scope.province), 403)
+        if scope.exact and query.as_of and query.as_of > clock.today():
+            query = replace(query, as_of=clock.today())  # nobody is registered in the future
+        result = answer(scope, query)
     except QueryError as problem:
         return error(problem.field, _(problem.message, **problem.params))
-    if not scope.allows(query.area):
-        record_refusal()
-        return error("province", _("Your account sees province %(province)s only.", province=scope.province), 403)
-    if query.as_of and query.as_of > clock.today():
-        query = replace(query, as_of=clock.today())  # nobody is registered in the future
-    return jsonify(as_json(statistics(db.session, query), locale=current_locale(), exact_counts=scope.exact))
+    return jsonify(as_json(result, locale=current_locale()))
 
 
 @bp.get("/indicators")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from registry import clock
 from registry.indicators import services as indicators
 from registry.indicators.models import Indicator
-from registry.stats.present import as_json
+from registry.stats.present import as_json, exact_answer
 from registry.stats.queries import Query, statistics
 
 # Indicators the registry itself measures: code -> category (None: every category).
@@ -45,8 +45,9 @@ def dashboard_years(session: Session) -> list[int]:
     return sorted(years, reverse=True)
 
 
-def statistics_json(session: Session, year: int, area: str, locale: str, *, exact: bool) -> dict[str, Any]:
-    return as_json(statistics(session, Query(area=area, as_of=year_end(year))), locale=locale, exact_counts=exact)
+def statistics_json(session: Session, year: int, area: str, locale: str) -> dict[str, Any]:
+    """Exact statistics of an area as of the year's end (staff; the public page has its own)."""
+    return as_json(exact_answer(statistics(session, Query(area=area, as_of=year_end(year)))), locale=locale)
 
 
 def indicator_rows(session: Session, year: int, stats: dict[str, Any]) -> list[IndicatorRow]:

@@ -16,9 +16,12 @@ from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.indicators import services as indicators
 from registry.indicators.models import Indicator
+from registry.stats.disclosure import MAX_DIFFERENCE, SMALL_AREA_THRESHOLD, THRESHOLD
+from registry.stats.present import BREAKDOWN_TITLES, area_label, as_json
+from registry.stats.public import last_month_end
+from registry.stats.queries import Query
+from registry.stats.scope import PUBLIC, answer, current_scope
 from registry.web.access import may_correct_indicators, roles_required
-from registry.stats.present import BREAKDOWN_TITLES, area_label
-from registry.stats.scope import current_scope
 
 bp = Blueprint("dashboard", __name__)
 STAFF = ("ministry", "admin")
@@ -61,7 +64,7 @@ def index() -> str:
     locale, year = current_locale(), _year()
     scope = current_scope()
     area = _area(scope.default_area())
-    stats = statistics_json(db.session, year, area, locale, exact=True)
+    stats = statistics_json(db.session, year, area, locale)
     return render_template(
         "dashboard/index.html", year=year, years=dashboard_years(db.session), area=area,
         crumbs=_breadcrumbs(area, locale)[len(scope.default_area()) // 2:] if scope.province else _breadcrumbs(area, locale),
@@ -79,7 +82,7 @@ def export(name: str, kind: str) -> Response:
         abort(404)
     locale, year = current_locale(), _year()
     area = _area(current_scope().default_area())
-    stats = statistics_json(db.session, year, area, locale, exact=True)
+    stats = statistics_json(db.session, year, area, locale)
     if name != "indicators" and name not in stats["breakdowns"]:
         abort(404)  # e.g. by_day (periods only) or by_sector below province level
     header, body = exports.table(name, stats, indicator_rows(db.session, year, stats), locale, year)
@@ -116,12 +119,15 @@ def edit_indicator(indicator_id: int) -> Any:
 @bp.get("/stats")
 @limiter.limit("120 per minute")
 def public() -> str:
-    """Safe aggregates for everyone: small counts suppressed, others rounded (disclosure.py)."""
+    """The public figures for everyone, signed in or not: as of the year's last month end that
+    is over, protected as the anonymous API is (registry.stats.disclosure)."""
     locale, year = current_locale(), _year()
     code = (request.args.get("area") or "").strip()
     area = code if code and len(code) <= 4 and areas.area_by_code(code) else ""
-    stats = statistics_json(db.session, year, area, locale, exact=False)
+    as_of = min(year_end(year), last_month_end(clock.today()))
+    stats = as_json(answer(PUBLIC, Query(area=area, as_of=as_of)), locale=locale)
     return render_template("dashboard/public.html", year=year, years=dashboard_years(db.session), area=area,
-                           crumbs=_breadcrumbs(area, locale), stats=stats, as_of=year_end(year),
+                           crumbs=_breadcrumbs(area, locale), stats=stats, as_of=as_of, max_difference=MAX_DIFFERENCE,
+                           threshold=THRESHOLD, small_area_threshold=SMALL_AREA_THRESHOLD,
                            titles=BREAKDOWN_TITLES, locale=locale, export_url=None,
                            drill_url=(lambda code: url_for("dashboard.public", year=year, area=code)) if len(area) < 4 else None)

@@ -5,7 +5,7 @@ from typing import Any
 
 from registry import areas
 from registry.i18n import N_, translate
-from registry.stats.disclosure import Shown, show_group, show_total
+from registry.stats.disclosure import Answer, Shown, exact
 from registry.stats.queries import Statistics, breakdown_vocabulary, children
 
 BREAKDOWN_TITLES = {
@@ -27,37 +27,43 @@ def area_label(code: str, locale: str) -> str:
     return areas.area_name(record, locale) if record else code
 
 
-def _labels(name: str, stats: Statistics, locale: str) -> dict[str, str]:
+def _labels(name: str, answer: Answer, locale: str) -> dict[str, str]:
     values = breakdown_vocabulary(name)
     if values is not None:
-        return {code: translate(values.label_of(code), locale) for code in stats.breakdowns[name]}
+        return {code: translate(values.label_of(code), locale) for code in answer.breakdowns[name]}
     if name == "by_area":
-        return {code: areas.area_name(record, locale) for code, record in children(stats.query.area)}
+        return {code: areas.area_name(record, locale) for code, record in children(answer.query.area)}
     return {}
 
 
 def cell(code: str, label: str, shown: Shown) -> dict[str, Any]:
-    return {"code": code, "label": label, "count": shown.count, "suppressed": shown.suppressed}
+    return {"code": code, "label": label, "count": shown.count, "suppressed": shown.suppressed, "exact": shown.exact}
 
 
-def as_json(stats: Statistics, *, locale: str, exact_counts: bool) -> dict[str, Any]:
+def exact_answer(stats: Statistics) -> Answer:
+    """Exact counts, every cell as it is (signed-in ministry staff)."""
+    return Answer(stats.query, exact(stats.total),
+                  {name: {code: exact(n) for code, n in counts.items()} for name, counts in stats.breakdowns.items()},
+                  None)
+
+
+def as_json(answer: Answer, *, locale: str) -> dict[str, Any]:
     """The API's statistics object (see registry.api.openapi)."""
-    query = stats.query
+    query = answer.query
     breakdowns = {}
-    for name, counts in stats.breakdowns.items():
-        labels = _labels(name, stats, locale)
-        shown = show_group(counts, exact_counts=exact_counts)
+    for name, shown in answer.breakdowns.items():
+        labels = _labels(name, answer, locale)
         breakdowns[name] = [cell(code, labels.get(code, code), s) for code, s in shown.items()]
-    total = show_total(stats.total, exact_counts=exact_counts)
+    total = answer.total
     return {
         "as_of": query.end().isoformat(),
         "since": query.since.isoformat() if query.since else None,
         "area": {"code": query.area, "level": areas.LEVELS[query.level], "name": area_label(query.area, locale)},
         "category": query.category,
         "gender": query.gender,
-        "exact": exact_counts,
-        "rounded_to": None if exact_counts else 5,
-        "total": {"count": total.count, "suppressed": total.suppressed},
+        "exact": answer.protection is None,
+        "protection": answer.protection,
+        "total": {"count": total.count, "suppressed": total.suppressed, "exact": total.exact},
         "breakdowns": breakdowns,
     }
 

@@ -1,8 +1,9 @@
 """Aggregate counts of registered actors, from the maintained tally.
 
-One function, `statistics`, answers every breakdown the dashboard, the public page, the
-API, DHIS2 and the `stats` command show; filters combine (area + category + gender) and a
-period is "registered on or before `as_of`" (and on or after `since`, when given).
+One function, `statistics`, answers every breakdown staff see — the dashboard, the API for
+ministry staff, DHIS2 and the `stats` command; filters combine (area + category + gender)
+and a period is "registered on or before `as_of`" (and on or after `since`, when given).
+The public's figures are added up from the public release instead (registry.stats.public).
 """
 from __future__ import annotations
 

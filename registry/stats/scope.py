@@ -1,9 +1,18 @@
 """Who sees what of the statistics: least privilege in one place."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_login import current_user
+
+from registry import clock
+from registry.extensions import db
+from registry.stats.disclosure import Answer
+from registry.stats.present import exact_answer
+from registry.stats.public import current_release, last_month_end, public_answer, public_query
+from registry.stats.queries import Query, statistics
 
 EXACT_ROLES = ("ministry", "admin")
 
@@ -21,7 +30,22 @@ class Scope:
         return self.province or ""
 
 
+PUBLIC = Scope(False, None)  # what anyone may see (the public page shows it to staff too)
+
+
 def current_scope() -> Scope:
     if current_user.is_authenticated and current_user.role in EXACT_ROLES:
         return Scope(True, current_user.province_code, True)
     return Scope(False, None, bool(current_user.is_authenticated))
+
+
+def answer(scope: Scope, query: Query) -> Answer:
+    """Exact statistics for ministry staff; the public release's for everyone else, whose
+    query goes through `public_query` first (whole months only: QueryError otherwise)."""
+    if scope.exact:
+        return exact_answer(statistics(db.session, query))
+    query = public_query(query, clock.today())
+    cache = current_app.extensions.setdefault("registry.public_release", {})
+    key = hashlib.sha256(current_app.config["DISCLOSURE_KEY"].encode()).digest()
+    release = current_release(db.session, last_month_end(clock.today()), key, cache)
+    return public_answer(release, query)
