@@ -214,65 +214,61 @@ def read_range(session: Session, level: int, dimension: str, period: str, area: 
         return []
     low = range_base(level, dimension, period, area, first)
     high = range_base(level, dimension, period, area, last) | ((1 << SHIFT["day"]) - 1)
-    rows = session.execute(text("SELECT key, n FROM actor_tally WHERE key BETWEEN :low AND :high"),
-                           {"low": low, "high": high}).all()
-    decode_cell = _cell_decoder(dimension)
-    cell_bits, day_shift, day_mask = (1 << SHIFT["day"]) - 1, SHIFT["day"], (1 << WIDTH["day"]) - 1
-    # Decoded once per call: the same cells recur on every day, the same days in every cell.
-    cells_seen: dict[int, tuple[str, str, str, int]] = {}
-    days_seen: dict[int, date] = {}
-    cells = []
-    for key, n in rows:
-        bits = key & cell_bits
-        cell = cells_seen.get(bits)
-        if cell is None:
-            cell = cells_seen[bits] = decode_cell(bits)
-        days = (key >> day_shift) & day_mask
-        start = days_seen.get(days)
-        if start is None:
-            start = days_seen[days] = EPOCH + timedelta(days=days)
-        category, gender, value, sign = cell
-        cells.append(Cell(start, category, gender, value, n * sign))
-    return cells
+    decode = _row_decoder(dimension)
+    return [decode(key, n) for key, n in _rows(session, low, high)]
 
 
 def read_level(session: Session, level: int, dimension: str, period: str,
                first: date, last: date) -> list[tuple[str, date, str, str, str, int]]:
     """Every area's rows of one level, dimension and period with start in [first, last], as
     (area code, start, category, gender, value, n) — the public release reads the whole
-    country's months at once (tens of thousands of rows: plain tuples, dates decoded once)."""
+    country's months at once."""
     if last < first:
         return []
     low = range_base(level, dimension, period, "", first)
     high = range_base(level, dimension, period, str(MAX_AREA_CODE), last) | ((1 << SHIFT["day"]) - 1)
-    rows = session.execute(text("SELECT key, n FROM actor_tally WHERE key BETWEEN :low AND :high"),
-                           {"low": low, "high": high}).all()
-    decode_cell = _cell_decoder(dimension)
-    cell_bits, day_shift, day_mask = (1 << SHIFT["day"]) - 1, SHIFT["day"], (1 << WIDTH["day"]) - 1
+    decode = _row_decoder(dimension)
+    day_shift, day_mask = SHIFT["day"], (1 << WIDTH["day"]) - 1
     area_shift, area_mask, width = SHIFT["area"], (1 << WIDTH["area"]) - 1, 2 * level
     first_day, last_day = (first - EPOCH).days, (last - EPOCH).days
-    cells_seen: dict[int, tuple[str, str, str, int]] = {}
-    days_seen: dict[int, date] = {}
     codes_seen: dict[int, str] = {}
     found = []
-    for key, n in rows:
-        days = (key >> day_shift) & day_mask
-        if not first_day <= days <= last_day:  # the range spans every area's whole history
+    for key, n in _rows(session, low, high):
+        if not first_day <= (key >> day_shift) & day_mask <= last_day:  # the range spans every area's whole history
             continue
-        bits = key & cell_bits
-        cell = cells_seen.get(bits)
-        if cell is None:
-            cell = cells_seen[bits] = decode_cell(bits)
-        start = days_seen.get(days)
-        if start is None:
-            start = days_seen[days] = EPOCH + timedelta(days=days)
         area = (key >> area_shift) & area_mask
         code = codes_seen.get(area)
         if code is None:
             code = codes_seen[area] = str(area).zfill(width) if level else ""
-        category, gender, value, sign = cell
-        found.append((code, start, category, gender, value, n * sign))
+        found.append((code, *decode(key, n)))  # a Cell is a tuple: (code, start, category, gender, value, n)
     return found
+
+
+def _rows(session: Session, low: int, high: int) -> list[tuple[int, int]]:
+    return session.execute(text("SELECT key, n FROM actor_tally WHERE key BETWEEN :low AND :high"),
+                           {"low": low, "high": high}).all()  # type: ignore[return-value]
+
+
+def _row_decoder(dimension: str):  # type: ignore[no-untyped-def]
+    """(key, n) -> Cell (n negative for people who left). Each distinct cell and day is
+    decoded once per read: the same cells recur on every day, the same days in every cell."""
+    decode_cell = _cell_decoder(dimension)
+    cell_bits, day_shift, day_mask = (1 << SHIFT["day"]) - 1, SHIFT["day"], (1 << WIDTH["day"]) - 1
+    cells_seen: dict[int, tuple[str, str, str, int]] = {}
+    days_seen: dict[int, date] = {}
+
+    def decode(key: int, n: int) -> Cell:
+        bits = key & cell_bits
+        cell = cells_seen.get(bits)
+        if cell is None:
+            cell = cells_seen[bits] = decode_cell(bits)
+        days = (key >> day_shift) & day_mask
+        start = days_seen.get(days)
+        if start is None:
+            start = days_seen[days] = EPOCH + timedelta(days=days)
+        return Cell(start, cell[0], cell[1], cell[2], n * cell[3])
+
+    return decode
 
 
 def _cell_decoder(dimension: str):  # type: ignore[no-untyped-def]
