@@ -16,6 +16,7 @@ bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 if _shared else 1))
 threads = int(os.environ.get("REGISTRY_THREADS", 8))
 accesslog = "-"  # paths only: no personal data travels in URLs
+control_socket_disable = True  # nothing written outside the project (gunicorn's default is a socket in ~/.gunicorn)
 
 
 def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
