@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,6 +105,28 @@ def make_user(app: Flask, email: str, role: str, province: str | None = None) ->
         args += ["--province", province]
     result = runner.invoke(args=args, input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
+
+
+def upload_file(client, path: Path):  # type: ignore[no-untyped-def]
+    """Post a file as a browser does, the request body streamed from disk: the test holds no
+    copy of it (and owns every file it opens)."""
+    boundary = "----hostile-upload-boundary"
+    body = path.with_suffix(path.suffix + ".body")
+    fields = {"csrf_token": csrf_token(client, "/staff/imports"), "consent": "y"}
+    with body.open("wb") as out, path.open("rb") as source:
+        for name, value in fields.items():
+            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+                  f"Content-Type: application/octet-stream\r\n\r\n".encode())
+        while block := source.read(1 << 20):
+            out.write(block)
+        out.write(f"\r\n--{boundary}--\r\n".encode())
+    try:
+        with body.open("rb") as stream:
+            return client.post("/staff/imports", input_stream=stream, content_length=body.stat().st_size,
+                               content_type=f"multipart/form-data; boundary={boundary}")
+    finally:
+        body.unlink()
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
