@@ -23,12 +23,16 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings from the environment, then `config` on top (tests)."""
+def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+    """Build the app: settings from the environment, then `config` on top (tests).
+
+    `instance_path` (default: `instance/` beside the package) holds the secret key, the
+    SQLite database and uploads; it is created 0700."""
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=instance_path,
     )
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:

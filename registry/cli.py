@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -17,8 +17,9 @@ from registry.i18n import DEFAULT_LOCALE, LOCALES, translate
 from registry.imports.models import ImportBatch
 from registry.imports.reading import UnusableFile
 from registry.imports.report import report_rows
-from registry.imports.runner import BatchBusy, run_import
+from registry.imports.runner import BatchBusy, read_limits, run_import, upload_folder
 from registry.imports.services import create_batch
+from registry.imports.uploads import purge_uploads
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
 from registry.staff import services as staff
@@ -209,13 +210,24 @@ def _new_batch(path: Path | None, by_email: str | None) -> int:
     try:
         batch = create_batch(
             db.session, path.resolve(), path.name, uploaded_by_id=user.id if user else None,
-            province_code=user.province_code if user else None, now=clock.now(),
+            province_code=user.province_code if user else None, now=clock.now(), limits=read_limits(),
         )
         db.session.commit()
     except UnusableFile as error:
         db.session.rollback()
         raise click.ClickException(f"{path.name}: {translate(error.message, TERMINAL_LOCALE, **error.params)}") from None
     return batch.id
+
+
+@click.command("purge-uploads")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Delete the files of imports that stopped and were not resumed for this many days.")
+@with_appcontext
+def purge_uploads_command(days: int) -> None:
+    """Delete uploaded files no import needs (each import deletes its own when it ends)."""
+    deleted = purge_uploads(db.session, upload_folder(), now=clock.now(), keep_unfinished=timedelta(days=days))
+    db.session.commit()
+    click.echo(f"Deleted {len(deleted)} uploaded files")
 
 
 def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
@@ -227,5 +239,5 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
             out.write(block)
 
 
-commands = [stats_command, create_user_command, import_actors_command, load_indicators_command, rebuild_tally_command,
-            reset_password_command, reset_mfa_command, disable_user_command, enable_user_command]
+commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
+            rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command]

@@ -24,6 +24,22 @@ def _secret_key(instance_path: Path, variable: str = "SECRET_KEY", file_name: st
     return key
 
 
+def private_folder(path: Path) -> Path:
+    """`path` created if missing and kept to this user (0700): the instance folder holds the
+    secret key, the SQLite database and uploaded files, whatever their own modes."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = path.stat()
+    if status.st_uid == os.geteuid() and status.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def _import_limits() -> dict[str, int]:
+    """`REGISTRY_IMPORT_LIMIT_<NAME>` variables (names and defaults in imports/limits.py)."""
+    prefix = "REGISTRY_IMPORT_LIMIT_"
+    return {name[len("REGISTRY_"):]: int(value) for name, value in os.environ.items() if name.startswith(prefix)}
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -33,7 +49,7 @@ def _flag(name: str, default: bool) -> bool:
 
 def from_environment(instance_path: Path) -> dict[str, Any]:
     """The app's configuration, built from environment variables."""
-    instance_path.mkdir(parents=True, exist_ok=True)
+    private_folder(instance_path)
     database_url = os.environ.get(
         "REGISTRY_DATABASE_URL", f"sqlite:///{instance_path / 'registry.sqlite3'}"
     )
@@ -70,10 +86,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _flag("REGISTRY_RATELIMIT_ENABLED", True),
         "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 5000)),
         "IMPORT_STALE_SECONDS": int(os.environ.get("REGISTRY_IMPORT_STALE_SECONDS", 60)),
-        # 1: files of at least MIN_ROWS rows are read and validated in a second process while
-        # this one writes (2 cores); 0: everything inline.
+        # 1: CSV files of at least MIN_ROWS rows are read and validated in a second process
+        # while this one writes (2 cores); 0: CSV files are read inline. A workbook is always
+        # read in a second process, with a memory limit (imports/runner.py).
         "IMPORT_WORKERS": int(os.environ.get("REGISTRY_IMPORT_WORKERS", 1)),
         "IMPORT_PARALLEL_MIN_ROWS": int(os.environ.get("REGISTRY_IMPORT_PARALLEL_MIN_ROWS", 20000)),
+        # Uploaded files, kept until their import ends (imports/uploads.py).
+        "IMPORT_UPLOAD_FOLDER": os.environ.get("REGISTRY_IMPORT_UPLOAD_FOLDER", str(instance_path / "imports")),
+        **_import_limits(),
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }

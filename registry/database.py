@@ -1,6 +1,9 @@
 """Engine set-up per dialect: SQLite tuned for several concurrent writers."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy import Engine, event
 
 
@@ -13,6 +16,7 @@ def configure_engine(engine: Engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
+    _create_private_file(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -28,6 +32,20 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a missing SQLite database file empty with mode 0600 before SQLite does (it
+    would follow the umask, 0644); its -wal and -shm files take the database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def is_unique_violation(error: Exception) -> bool:

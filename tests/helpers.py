@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -29,6 +32,9 @@ OPEN_APPS: list[Flask] = []
 
 def make_app(database_url: str, **extra: Any) -> Flask:
     """An app on `database_url`; closed (threads joined, pool disposed) after the test."""
+    own_folder = None
+    if "IMPORT_UPLOAD_FOLDER" not in extra:  # each app its own: what one test leaves is not another's business
+        own_folder = extra["IMPORT_UPLOAD_FOLDER"] = tempfile.mkdtemp(prefix="registry-uploads-")
     app = create_app(
         {
             "TESTING": True,
@@ -37,6 +43,7 @@ def make_app(database_url: str, **extra: Any) -> Flask:
             **extra,
         }
     )
+    app.extensions["tests.upload_folder"] = own_folder
     OPEN_APPS.append(app)
     return app
 
@@ -46,6 +53,8 @@ def close_app(app: Flask) -> None:
         thread.join(timeout=60)
     with app.app_context():
         db.engine.dispose()
+    if app.extensions.get("tests.upload_folder"):
+        shutil.rmtree(app.extensions["tests.upload_folder"], ignore_errors=True)
 
 
 def migrate_to_head(database_url: str) -> None:
@@ -153,6 +162,28 @@ def finish_sign_in(client: FlaskClient, response, email: str):  # type: ignore[n
         return response
     token = csrf_token(client, "/staff/login/code")
     return client.post("/staff/login/code", data={"code": mfa_code(client.application, email), "csrf_token": token})
+
+
+def upload_file(client, path: Path):  # type: ignore[no-untyped-def]
+    """Post a file as a browser does, the request body streamed from disk: the test holds no
+    copy of it (and owns every file it opens)."""
+    boundary = "----hostile-upload-boundary"
+    body = path.with_suffix(path.suffix + ".body")
+    fields = {"csrf_token": csrf_token(client, "/staff/imports"), "consent": "y"}
+    with body.open("wb") as out, path.open("rb") as source:
+        for name, value in fields.items():
+            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+                  f"Content-Type: application/octet-stream\r\n\r\n".encode())
+        while block := source.read(1 << 20):
+            out.write(block)
+        out.write(f"\r\n--{boundary}--\r\n".encode())
+    try:
+        with body.open("rb") as stream:
+            return client.post("/staff/imports", input_stream=stream, content_length=body.stat().st_size,
+                               content_type=f"multipart/form-data; boundary={boundary}")
+    finally:
+        body.unlink()
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]

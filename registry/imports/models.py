@@ -20,6 +20,10 @@ STATUS_LABELS = {
     "stalled": N_("Interrupted"),
 }
 STATUSES = ("queued", "running", "done", "failed")  # stored; "stalled" is shown for a dead "running"
+# Why a batch failed, when its run stopped unexpectedly (a crash, a kill): it can be resumed,
+# and keeps its file. Any other failure is the file's own, for good.
+STOPPED = N_("The import stopped unexpectedly after row %(row)s. Resume it to continue.")
+FILE_GONE = N_("The file of this import is no longer kept: files are deleted once their import has ended. Upload the file again.")
 
 
 class ImportBatch(db.Model):  # type: ignore[name-defined]
@@ -51,6 +55,11 @@ class ImportBatch(db.Model):  # type: ignore[name-defined]
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     seconds_running: Mapped[float] = mapped_column(Float, default=0.0)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"message": msgid, "params": {...}}
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped unexpectedly (not because of its file): the import can go on from its last row."""
+        return self.status == "failed" and (self.failure or {}).get("message") == STOPPED
 
     __table_args__ = (
         CheckConstraint(one_of("status", STATUSES), name="status"),

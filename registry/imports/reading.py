@@ -1,35 +1,32 @@
-"""Reading outreach files: CSV (UTF-8, Excel/LibreOffice) and XLSX, streamed row by row."""
+"""Reading outreach files: CSV (UTF-8, Excel/LibreOffice) and XLSX, streamed row by row.
+
+Every read is bounded by `ReadLimits`: a CSV row is measured while its lines are read
+(before the csv module splits it), an XLSX through `archive` and `sheet`; a header or a row
+with too many columns, or a cell that is too long, stops the file with a reason.
+"""
 from __future__ import annotations
 
 import codecs
 import csv
 import re
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 from registry.actors import fields
 from registry.i18n import N_
+from registry.imports.archive import WorkbookArchive
+from registry.imports.errors import CELL_TOO_LONG, ROW_TOO_LONG, UnusableFile, too_wide
+from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
 
 REQUIRED_COLUMNS = fields.REQUIRED_NAMES
 TEMPLATE_COLUMNS = fields.NAMES  # category … registered_on, in the template's order
 SNIFF_BYTES = 64 * 1024
-MAX_XLSX_UNCOMPRESSED = 2 * 1024**3
-MAX_XLSX_RATIO = 100
 FORMULA_MARKER = re.compile(r"'(?=[=+\-@\t\r])")
-csv.field_size_limit(1024 * 1024)
-
-
-class UnusableFile(ValueError):
-    """The whole file cannot be imported; `message` (an msgid) says why and how to fix it."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+EMPTY_FIRST_ROW = N_("The file is empty, or its first row is blank. Put the column names in row 1.")
+csv.field_size_limit(1024 * 1024)  # above any row ReadLimits lets through: the row meter speaks first
 
 
 @dataclass(slots=True)
@@ -54,14 +51,19 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip()).lower()
 
 
-def detect_format(path: Path, filename: str) -> str:
-    """'csv' or 'xlsx', by the file's name and by its content, which must agree."""
+def detect_format(path: Path, filename: str, limits: ReadLimits = DEFAULT_LIMITS) -> str:
+    """'csv' or 'xlsx', by the file's name and by its content, which must agree.
+
+    A workbook is unpacked here to its last byte (within the limits, keeping nothing), so a
+    zip bomb or a damaged part is refused before any row is read."""
     suffix = Path(filename).suffix.lower()
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if suffix == ".xlsx":
-        if not head.startswith(b"PK\x03\x04") or not _is_workbook(path):
+        if not head.startswith(b"PK\x03\x04"):
             raise UnusableFile(N_("The file is named .xlsx but is not an Excel workbook. Save it again as .xlsx or CSV UTF-8."))
+        with WorkbookArchive(path, limits) as archive:
+            archive.verify()
         return "xlsx"
     if suffix == ".csv":
         if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
@@ -74,22 +76,6 @@ def detect_format(path: Path, filename: str) -> str:
             raise UnusableFile(N_("The file is not UTF-8 text. Save it again as “CSV UTF-8”.")) from None
         return "csv"
     raise UnusableFile(N_("Only .csv and .xlsx files can be imported."))
-
-
-def _is_workbook(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-    if "xl/workbook.xml" not in names or len(entries) > 10_000:
-        return False
-    unpacked = sum(e.file_size for e in entries)
-    packed = max(sum(e.compress_size for e in entries), 1)
-    if unpacked > MAX_XLSX_UNCOMPRESSED or unpacked > MAX_XLSX_RATIO * packed + 10 * 1024**2:
-        raise UnusableFile(N_("The workbook unpacks to far more data than it holds (a zip bomb?). It was not opened."))
-    return True
 
 
 def _text(value: Any) -> str:
@@ -108,7 +94,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+def columns_of(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Which cell holds which field, and the names of the columns that are not ours."""
     columns: dict[str, int] = {}
     unknown: list[str] = []
     for position, name in enumerate(header):
@@ -128,20 +115,16 @@ def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
     return columns, unknown
 
 
-def _rows(raw_rows: Iterator[Any], width: int) -> Iterator[SourceRow]:
-    for number, raw in enumerate(raw_rows, start=2):
-        if raw.__class__ is list and "\x1f'" not in "\x1f" + "\x1f".join(raw):
-            cells = raw  # a CSV row of plain text with no formula marker: nothing to convert
-        else:
-            cells = [_text(v) for v in raw]
-        if not "".join(cells).strip():
-            continue  # blank rows are skipped, but keep their number
-        extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
-        if len(cells) < width:
-            cells.extend([""] * (width - len(cells)))
-        elif not extra:
-            del cells[width:]
-        yield SourceRow(number, cells, extra)
+def _shaped(number: int, cells: list[str], width: int) -> SourceRow | None:
+    """The row cut or padded to the header's width (surplus kept when it holds something)."""
+    if not "".join(cells).strip():
+        return None  # blank rows are skipped, but keep their number
+    extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
+    if len(cells) < width:
+        cells.extend([""] * (width - len(cells)))
+    elif not extra:
+        del cells[width:]
+    return SourceRow(number, cells, extra)
 
 
 def _count_lines(path: Path) -> int:
@@ -152,57 +135,115 @@ def _count_lines(path: Path) -> int:
     return lines
 
 
+class _RowTooLong(Exception):
+    def __init__(self, wide: bool) -> None:
+        self.wide = wide  # so many separators that the row must have too many cells
+
+
+def _metered_lines(fh: IO[str], used: list[int], limits: ReadLimits) -> Iterator[str]:
+    """Lines for csv.reader; `used[0]` counts the characters of the row being read (the
+    reader of the rows resets it), so no row grows past `limits.row_chars` in memory."""
+    most = limits.row_chars
+    readline = fh.readline
+    while line := readline(most + 1):
+        used[0] += len(line)
+        if used[0] > most:
+            raise _RowTooLong(wide=line.count(",") >= limits.columns)
+        yield line
+
+
+def _checked_cells(cells: list[str], number: int, limits: ReadLimits) -> list[str]:
+    """Cells within the limits: none too long, nothing filled beyond the last column read."""
+    if any(len(c) > limits.cell_chars for c in cells):
+        raise UnusableFile(CELL_TOO_LONG, row=number, limit=limits.cell_chars)
+    if len(cells) > limits.columns:
+        if any(c.strip() for c in cells[limits.columns:]):
+            raise too_wide(number, limits.columns)
+        del cells[limits.columns:]
+    return cells
+
+
+def _too_long(error: _RowTooLong, number: int, limits: ReadLimits) -> UnusableFile:
+    if error.wide:
+        return too_wide(number, limits.columns)
+    return UnusableFile(ROW_TOO_LONG, row=number, limit=limits.row_chars, columns=limits.columns, cell=limits.cell_chars)
+
+
 @contextmanager
-def open_table(path: Path, file_format: str) -> Iterator[Table]:
+def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Table]:
     """The file's header and a stream of its non-blank rows (memory stays flat)."""
     if file_format == "csv":
         with path.open("r", encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
+            used = [0]
+            reader = csv.reader(_metered_lines(fh, used, limits))
             try:
                 header = [_text(h) for h in next(reader, [])]
+            except _RowTooLong as error:
+                raise _too_long(error, 1, limits) from None
             except (csv.Error, UnicodeDecodeError) as error:
                 raise UnusableFile(N_("The first row cannot be read: %(reason)s"), reason=str(error)[:120]) from None
+            header = _checked_cells(header, 1, limits)
+            used[0] = 0
             if not any(h.strip() for h in header):
-                raise UnusableFile(N_("The file is empty, or its first row is blank. Put the column names in row 1."))
-            columns, unknown = _columns(header)
+                raise UnusableFile(EMPTY_FIRST_ROW)
+            columns, unknown = columns_of(header)
             estimate = max(_count_lines(path) - 1, 0)
-            yield Table(header, columns, unknown, estimate, _csv_rows(reader, len(header)))
+            yield Table(header, columns, unknown, estimate, _csv_rows(reader, used, len(header), limits))
         return
-    from openpyxl import load_workbook  # uses defusedxml when installed: no XML entity tricks
+    from registry.imports.sheet import SheetReader  # imports openpyxl's helpers (20 MB): CSV readers go without
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # noqa: BLE001 - any failure to open is the file's fault
-        raise UnusableFile(N_("The workbook cannot be opened safely: %(reason)s"), reason=type(error).__name__) from None
-    try:
-        sheet = workbook.worksheets[0]
-        raw_rows = sheet.iter_rows(values_only=True)
-        try:
-            header = [_text(h) for h in next(raw_rows, ())]
-        except Exception as error:  # noqa: BLE001
-            raise UnusableFile(N_("The workbook cannot be opened safely: %(reason)s"), reason=type(error).__name__) from None
+    with WorkbookArchive(path, limits) as archive:
+        sheet = SheetReader(archive, limits)
+        rows = sheet.rows()
+        first = next(rows, None)
+        header = [_text(h) for h in first[1]] if first is not None and first[0] == 1 else []
         while header and not header[-1].strip():
             header.pop()
         if not header:
-            raise UnusableFile(N_("The file is empty, or its first row is blank. Put the column names in row 1."))
-        columns, unknown = _columns(header)
-        estimate = max((sheet.max_row or 1) - 1, 0) if sheet.max_row else None
-        yield Table(header, columns, unknown, estimate, _rows(raw_rows, len(header)))
-    finally:
-        workbook.close()
+            raise UnusableFile(EMPTY_FIRST_ROW)
+        columns, unknown = columns_of(header)
+        estimate = max(sheet.last_row - 1, 0) if sheet.last_row else None
+        yield Table(header, columns, unknown, estimate, _xlsx_rows(rows, len(header)))
 
 
-def _csv_rows(reader: Any, width: int) -> Iterator[SourceRow]:
+def _csv_rows(reader: Any, used: list[int], width: int, limits: ReadLimits) -> Iterator[SourceRow]:
+    cell_chars, most_columns = limits.cell_chars, limits.columns
+    number = 1
     try:
-        yield from _rows(reader, width)
-    except csv.Error as error:
+        for number, raw in enumerate(reader, start=2):
+            if used[0] > cell_chars or len(raw) > most_columns:  # only then can a limit be passed
+                raw = _checked_cells(raw, number, limits)
+            used[0] = 0
+            if "\x1f'" not in "\x1f" + "\x1f".join(raw):
+                cells = raw  # plain text with no formula marker: nothing to convert
+            else:
+                cells = [_text(v) for v in raw]
+            if not "".join(cells).strip():
+                continue  # blank rows are skipped, but keep their number
+            extra = sum(1 for c in cells[width:] if c.strip()) if len(cells) > width else 0
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+            elif not extra:
+                del cells[width:]
+            yield SourceRow(number, cells, extra)
+    except _RowTooLong as error:
+        raise _too_long(error, number + 1, limits) from None
+    except (csv.Error, UnicodeDecodeError) as error:
         raise UnusableFile(N_("Row %(row)s cannot be read: %(reason)s"), row=reader.line_num, reason=str(error)[:120]) from None
 
 
-def read_header(path: Path, file_format: str) -> tuple[list[str], dict[str, int], list[str]]:
-    """Check the file up front (format, required columns) without reading its rows."""
-    with open_table(path, file_format) as table:
-        return table.header, table.columns, table.unknown_columns
+def _xlsx_rows(rows: Iterator[tuple[int, list[Any]]], width: int) -> Iterator[SourceRow]:
+    for number, values in rows:
+        shaped = _shaped(number, [_text(v) for v in values], width)
+        if shaped is not None:
+            yield shaped
 
 
-__all__ = ["UnusableFile", "SourceRow", "Table", "open_table", "detect_format", "read_header"]
+def read_header(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[str], dict[str, int], list[str], int | None]:
+    """Check the file up front (columns, limits) without reading its rows: header, columns,
+    unknown columns and the estimated number of rows."""
+    with open_table(path, file_format, limits) as table:
+        return table.header, table.columns, table.unknown_columns, table.estimated_rows
+
+
+__all__ = ["UnusableFile", "SourceRow", "Table", "open_table", "detect_format", "read_header", "columns_of"]

@@ -10,8 +10,9 @@ import logging
 import multiprocessing
 import threading
 import time
-from queue import Empty
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta
+from queue import Empty
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,10 +23,12 @@ from sqlalchemy.orm import Session
 
 from registry import clock
 from registry.database import is_unique_violation
-from registry.i18n import N_
-from registry.imports.models import ImportBatch
-from registry.imports.reading import SourceRow, UnusableFile, open_table
+from registry.imports.isolated import limit_this_process, out_of_memory
+from registry.imports.limits import ReadLimits
+from registry.imports.models import FILE_GONE, STOPPED, ImportBatch
+from registry.imports.reading import SourceRow, UnusableFile, columns_of, open_table
 from registry.imports.services import CheckedRow, check_rows, store_chunk
+from registry.imports.uploads import discard_upload
 
 log = logging.getLogger(__name__)
 RETRIES = 3
@@ -37,8 +40,17 @@ def settings() -> tuple[int, timedelta]:
     return config["IMPORT_CHUNK_ROWS"], timedelta(seconds=config["IMPORT_STALE_SECONDS"])
 
 
+def read_limits() -> ReadLimits:
+    """How much of a file the importer reads (`limits.py`), as the app is configured."""
+    return ReadLimits.from_config(current_app.config)
+
+
+def upload_folder() -> Path:
+    return Path(current_app.config["IMPORT_UPLOAD_FOLDER"])
+
+
 class BatchBusy(RuntimeError):
-    """Another process is running this batch (its heartbeat is fresh)."""
+    """Another process is running this batch (its heartbeat is fresh), or it has ended for good."""
 
 
 def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta) -> None:
@@ -61,25 +73,37 @@ def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta
 
 
 def run_import(session: Session, batch_id: int) -> ImportBatch:
-    """Import (or resume) a batch to the end; return it with its final counts."""
+    """Import (or resume) a batch to the end; return it with its final counts.
+
+    The file is read in a worker process with a memory limit (always for a workbook; for
+    a CSV of at least IMPORT_PARALLEL_MIN_ROWS rows, so that reading and writing share the
+    two cores), or here for a smaller CSV, whose reader is bounded by the limits alone."""
     config = current_app.config
     chunk_rows, stale_after = settings()
+    limits = read_limits()
+    known = session.get(ImportBatch, batch_id)
+    if known is not None and known.status == "failed" and not known.resumable:
+        raise BatchBusy(batch_id)
     claim(session, batch_id, clock.now(), stale_after)
     batch = session.get(ImportBatch, batch_id, populate_existing=True)
     assert batch is not None
     if batch.started_at is None:
         batch.started_at = clock.now()
+    session.commit()
     try:
-        with open_table(Path(batch.stored_path), batch.file_format) as table:
-            if batch.last_row == 1:
-                batch.total_rows = table.estimated_rows
-            session.commit()
-            parallel = config["IMPORT_WORKERS"] > 0 and (table.estimated_rows or 0) >= config["IMPORT_PARALLEL_MIN_ROWS"]
-            if parallel:
-                checked = _checked_by_worker(batch, table.columns, chunk_rows)
-            else:
+        if not Path(batch.stored_path).is_file():
+            raise UnusableFile(FILE_GONE)
+        columns, _unknown = columns_of(batch.header)
+        inline = batch.file_format == "csv" and (
+            config["IMPORT_WORKERS"] <= 0 or (batch.total_rows or 0) < config["IMPORT_PARALLEL_MIN_ROWS"])
+        with ExitStack() as stack:
+            if inline:
+                table = stack.enter_context(open_table(Path(batch.stored_path), batch.file_format, limits))
                 chunks = _chunks(table.rows, batch.last_row, chunk_rows)
-                checked = (check_rows(rows, table.columns, clock.today(), batch.province_code) for rows in chunks)
+                checked = (check_rows(rows, columns, clock.today(), batch.province_code) for rows in chunks)
+            else:
+                checked = _checked_by_worker(batch, columns, chunk_rows, limits)
+                stack.callback(checked.close)  # stops the worker if storing fails
             mark = time.perf_counter()
             for chunk in checked:
                 _commit_chunk(session, batch, chunk, mark)
@@ -91,7 +115,7 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     except Exception:
         session.rollback()
         log.exception("import batch %s stopped", batch_id)
-        _finish(session, batch, "failed", {"message": N_("The import stopped unexpectedly after row %(row)s. Resume it to continue."), "params": {"row": batch.last_row}})
+        _finish(session, batch, "failed", {"message": STOPPED, "params": {"row": batch.last_row}})
         raise
     batch.total_rows = batch.rows
     _finish(session, batch, "done", None)
@@ -112,15 +136,47 @@ def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[li
         yield chunk
 
 
-# What the reader process puts on the queue: (kind, payload).
+# What the reader process puts on the queue: (number, kind, payload), numbered from 0 so
+# that the writer notices a message lost on the way (see _checked_by_worker).
+_STARTED = "started"  # nothing: sent before the memory limit, to start the queue's feeder thread
 _CHECKED = "checked"  # a chunk's CheckedRows
 _UNCHECKED = "unchecked"  # a chunk's rows as (number, cells, extra_cells), for the writer to check
 _UNUSABLE = "unusable"  # (message, params): the file cannot be read on
 _END = "end"
 
 
+class _Numbered:
+    """The queue as the reader uses it: every message numbered in order."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue, self.sent = queue, 0
+
+    def put(self, kind: str, payload: Any) -> None:
+        self.queue.put((self.sent, kind, payload))
+        self.sent += 1
+
+
+def _reader_process(
+    limits: ReadLimits, path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
+    today: date, province_code: str | None, queue: Any, writer_waits: Any,
+) -> None:
+    """Worker process: `_read_and_check` within the memory limit of a child that reads a file.
+
+    The queue's feeder thread starts before the limit (a thread needs address space for its
+    stack); if memory runs out while it sends a chunk, that chunk is lost and the writer,
+    seeing a number missing, stops the import unexpectedly (resumable) rather than skip it."""
+    out = _Numbered(queue)
+    out.put(_STARTED, None)
+    limit_this_process(limits)
+    try:
+        _read_and_check(limits, path, file_format, last_row, chunk_rows, columns, today, province_code, out, writer_waits)
+    except MemoryError:
+        error = out_of_memory(limits)
+        out.put(_UNUSABLE, (error.message, error.params))
+
+
 def _read_and_check(
-    path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
+    limits: ReadLimits, path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
     today: date, province_code: str | None, out: Any, writer_waits: Any,
 ) -> None:
     """Worker process: read the file chunk by chunk into `out` (bounded) and validate each
@@ -130,20 +186,20 @@ def _read_and_check(
     as storing it)."""
     seen_waits = 0
     try:
-        with open_table(Path(path), file_format) as table:
+        with open_table(Path(path), file_format, limits) as table:
             for rows in _chunks(table.rows, last_row, chunk_rows):
                 waits = writer_waits.value
                 if waits != seen_waits:
                     seen_waits = waits
-                    out.put((_UNCHECKED, [(row.number, row.cells, row.extra_cells) for row in rows]))
+                    out.put(_UNCHECKED, [(row.number, row.cells, row.extra_cells) for row in rows])
                 else:
-                    out.put((_CHECKED, check_rows(rows, columns, today, province_code)))
-        out.put((_END, None))
+                    out.put(_CHECKED, check_rows(rows, columns, today, province_code))
+        out.put(_END, None)
     except UnusableFile as error:
-        out.put((_UNUSABLE, (error.message, error.params)))
+        out.put(_UNUSABLE, (error.message, error.params))
 
 
-def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int) -> Iterator[list[CheckedRow]]:
+def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int, limits: ReadLimits) -> Iterator[list[CheckedRow]]:
     """Chunks with their validation results from a worker process, in file order.
 
     Reading and validating (pure) run on the other core while this process writes: at
@@ -154,12 +210,13 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
     today = clock.today()
     waits = context.RawValue("Q", 0)  # times this process found nothing to do
     worker = context.Process(
-        target=_read_and_check,
-        args=(batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
+        target=_reader_process,
+        args=(limits, batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
               today, batch.province_code, queue, waits),
         daemon=True,
     )
     worker.start()
+    expected = 0
     try:
         while True:
             try:
@@ -172,14 +229,17 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
                     if not worker.is_alive():
                         raise RuntimeError("the import's reader process died") from None
                     continue
-            kind, payload = item
+            number, kind, payload = item
+            if number != expected:
+                raise RuntimeError(f"the import's reader lost message {expected}")
+            expected += 1
             if kind == _END:
                 return
             if kind == _CHECKED:
                 yield payload
             elif kind == _UNCHECKED:  # left for this process to validate (see _read_and_check)
                 yield check_rows([SourceRow(*row) for row in payload], columns, today, batch.province_code)
-            else:
+            elif kind == _UNUSABLE:
                 message, params = payload
                 raise UnusableFile(message, **params)
     finally:
@@ -208,10 +268,13 @@ def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow
 
 
 def _finish(session: Session, batch: ImportBatch, status: str, failure: dict[str, Any] | None) -> None:
+    """Record how the run ended; a batch that has ended for good no longer needs its file."""
     batch.status = status
     batch.failure = failure
     batch.finished_at = clock.now() if status == "done" else None
     session.commit()
+    if not batch.resumable:
+        discard_upload(batch.stored_path, upload_folder())
 
 
 def start_in_background(app: Flask, batch_id: int) -> threading.Thread:

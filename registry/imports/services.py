@@ -22,7 +22,9 @@ from registry.actors.services import insert_actors
 from registry.actors.validation import FieldError, Registration, validate_registration
 from registry.i18n import N_
 from registry.imports.models import ImportBatch, ImportProblem
-from registry.imports.reading import SourceRow, detect_format, read_header
+from registry.imports.isolated import inspect_upload
+from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
+from registry.imports.reading import SourceRow
 
 
 def file_sha256(path: Path) -> str:
@@ -41,13 +43,14 @@ def create_batch(
     uploaded_by_id: int | None,
     province_code: str | None,
     now: datetime,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> ImportBatch:
-    """Check the file up front (format, columns) and record a queued batch for it.
+    """Check the file up front, in a child process with resource limits (format, every
+    part of a workbook unpacked, header, columns), and record a queued batch for it.
 
-    Raises reading.UnusableFile when the whole file must be refused.
+    Raises errors.UnusableFile when the whole file must be refused.
     """
-    file_format = detect_format(path, filename)
-    header, _columns, unknown = read_header(path, file_format)
+    checked = inspect_upload(path, filename, limits)
     sha = file_sha256(path)
     earlier = session.scalar(
         select(ImportBatch.id).where(ImportBatch.sha256 == sha).order_by(ImportBatch.id).limit(1)
@@ -55,7 +58,8 @@ def create_batch(
     batch = ImportBatch(
         uploaded_by_id=uploaded_by_id, province_code=province_code, created_at=now,
         filename=Path(filename).name[:255], sha256=sha, size_bytes=path.stat().st_size,
-        file_format=file_format, stored_path=str(path), header=header, unknown_columns=unknown,
+        file_format=checked.file_format, stored_path=str(path), header=checked.header,
+        unknown_columns=checked.unknown_columns, total_rows=checked.estimated_rows,
         same_as_batch_id=earlier, status="queued", last_row=1, rows=0, imported=0,
         duplicates=0, rejected=0, seconds_running=0.0,
     )

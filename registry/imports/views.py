@@ -1,9 +1,6 @@
 """Outreach imports on the web: upload, batch list, live progress, error report, template."""
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 from flask import (
     Blueprint,
     Response,
@@ -26,9 +23,10 @@ from registry.imports.forms import UploadForm
 from registry.imports.models import STATUS_LABELS, ImportBatch
 from registry.imports.reading import UnusableFile
 from registry.imports.report import report_rows
-from registry.imports.runner import settings, start_in_background
+from registry.imports.runner import read_limits, settings, start_in_background, upload_folder
 from registry.imports.services import create_batch
 from registry.imports.template import template_csv, template_xlsx
+from registry.imports.uploads import save_upload
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 
@@ -58,12 +56,6 @@ def _batch_or_404(batch_id: int) -> ImportBatch:
     return batch
 
 
-def _upload_dir() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _uploader_key() -> str:
     """Uploads count per account, wherever they come from (limits are checked before the view)."""
     return f"upload:{current_user.get_id() or 'anonymous'}"
@@ -77,13 +69,12 @@ def index():  # type: ignore[no-untyped-def]
     file_error = None
     if form.validate_on_submit():
         upload = form.file.data
-        suffix = Path(upload.filename or "").suffix.lower()
-        stored = _upload_dir() / f"{uuid.uuid4().hex}{suffix if suffix in ('.csv', '.xlsx') else '.bin'}"
-        upload.save(stored)
+        filename = upload.filename or "upload"
+        stored = save_upload(upload.stream, upload_folder(), filename)
         try:
             batch = create_batch(
-                db.session, stored, upload.filename or stored.name, uploaded_by_id=current_user.id,
-                province_code=current_user.province_code, now=clock.now(),
+                db.session, stored, filename, uploaded_by_id=current_user.id,
+                province_code=current_user.province_code, now=clock.now(), limits=read_limits(),
             )
             audit("import_upload", subject=f"batch {batch.id}", detail={"filename": batch.filename, "sha256": batch.sha256})
             db.session.commit()
@@ -91,6 +82,10 @@ def index():  # type: ignore[no-untyped-def]
             db.session.rollback()
             stored.unlink(missing_ok=True)
             file_error = _(error.message, **error.params)
+        except BaseException:
+            db.session.rollback()
+            stored.unlink(missing_ok=True)  # no file is kept without its batch
+            raise
         else:
             start_in_background(current_app._get_current_object(), batch.id)  # type: ignore[attr-defined]
             return redirect(url_for(".batch", batch_id=batch.id), 303)
@@ -110,6 +105,7 @@ def _progress(batch: ImportBatch) -> dict[str, object]:
         "duplicates": batch.duplicates, "rejected": batch.rejected,
         "rows_per_second": round(rate) if rate else None,
         "report_url": url_for(".report", batch_id=batch.id) if batch.status == "done" and (batch.duplicates or batch.rejected) else None,
+        "resumable": stalled or batch.resumable,
     }
 
 
@@ -130,7 +126,7 @@ def progress(batch_id: int):  # type: ignore[no-untyped-def]
 @roles_required(*IMPORTERS)
 def resume(batch_id: int):  # type: ignore[no-untyped-def]
     found = _batch_or_404(batch_id)
-    if _progress(found)["status"] in ("failed", "stalled"):
+    if _progress(found)["resumable"]:
         start_in_background(current_app._get_current_object(), found.id)  # type: ignore[attr-defined]
     return redirect(url_for(".batch", batch_id=found.id), 303)
 

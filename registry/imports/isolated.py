@@ -1,0 +1,94 @@
+"""Untrusted files are read in child processes with memory and time limits.
+
+A hostile file can then only exhaust a child: the web worker (or the CLI) gets back the
+header of a usable file, or the reason a file cannot be used, and its own memory stays flat.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.i18n import N_
+from registry.imports.errors import UnusableFile
+from registry.imports.limits import MiB, ReadLimits
+from registry.imports.reading import detect_format, read_header
+
+log = logging.getLogger(__name__)
+
+TOO_MUCH_MEMORY = N_("Reading the file needs more than %(mb)s MB of memory, more than an import may use. Split it into smaller files and upload them one by one.")
+TOO_SLOW = N_("Checking the file took longer than %(seconds)s seconds. Split it into smaller files and upload them one by one.")
+CHECK_FAILED = N_("The file could not be checked. Save it again as .xlsx or CSV UTF-8 and upload it again; if that does not help, tell an administrator.")
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the up-front check learnt about a usable file."""
+
+    file_format: str
+    header: list[str]
+    unknown_columns: list[str]
+    estimated_rows: int | None
+
+
+def limit_this_process(limits: ReadLimits, cpu_seconds: int | None = None) -> None:
+    """Cap this (child) process's address space, and its CPU time if given: past them an
+    allocation fails with MemoryError, or the kernel stops the process."""
+    resource.setrlimit(resource.RLIMIT_AS, (limits.child_memory_bytes, limits.child_memory_bytes))
+    if cpu_seconds is not None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def out_of_memory(limits: ReadLimits) -> UnusableFile:
+    return UnusableFile(TOO_MUCH_MEMORY, mb=limits.child_memory_bytes // MiB)
+
+
+def _inspect_in_child(path: str, filename: str, limits: ReadLimits, answer: Any) -> None:
+    """Child process: format and content check, header and columns; one message back."""
+    limit_this_process(limits, cpu_seconds=limits.check_seconds)
+    try:
+        file_format = detect_format(Path(path), filename, limits)
+        header, _columns, unknown, estimate = read_header(Path(path), file_format, limits)
+        outcome: tuple[str, Any] = ("usable", Inspection(file_format, header, unknown, estimate))
+    except UnusableFile as error:
+        outcome = ("unusable", error)
+    except MemoryError:
+        outcome = ("unusable", out_of_memory(limits))
+    answer.send(outcome)
+    answer.close()
+
+
+def inspect_upload(path: Path, filename: str, limits: ReadLimits) -> Inspection:
+    """Check a file in a child process (spawned: it shares nothing with this one).
+
+    Raises UnusableFile: the file's own reason, or that checking it took too much memory
+    or time (the child is then stopped)."""
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_inspect_in_child, args=(str(path), filename, limits, sending), daemon=True)
+    child.start()
+    sending.close()
+    try:
+        if not receiving.poll(limits.check_seconds):
+            raise UnusableFile(TOO_SLOW, seconds=limits.check_seconds)
+        try:
+            kind, payload = receiving.recv()
+        except (EOFError, OSError):
+            child.join(5)
+            if child.exitcode == -signal.SIGXCPU:  # its CPU time ran out
+                raise UnusableFile(TOO_SLOW, seconds=limits.check_seconds) from None
+            log.error("the check of an uploaded file stopped (exit code %s)", child.exitcode)
+            raise UnusableFile(CHECK_FAILED) from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiving.close()
+    if kind == "unusable":
+        raise payload
+    return payload

@@ -1,0 +1,128 @@
+"""The importer's own XLSX reader (sheet.py, workbook.py) reads what openpyxl reads, cell for cell."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+
+from registry.imports.archive import WorkbookArchive
+from registry.imports.limits import DEFAULT_LIMITS
+from registry.imports.reading import _text, open_table
+from registry.imports.sheet import SheetReader
+from tests.hostile_files import MAIN, workbook
+from tests.import_files import HEADER, good
+
+
+def ours(path: Path) -> dict[int, list[str]]:
+    with WorkbookArchive(path, DEFAULT_LIMITS) as archive:
+        return {number: [_text(v) for v in values] for number, values in SheetReader(archive, DEFAULT_LIMITS).rows()}
+
+
+def openpyxl_reads(path: Path) -> dict[int, list[str]]:
+    sheet = load_workbook(path, data_only=True).worksheets[0]
+    rows = {}
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_text(v) for v in values]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if cells:
+            rows[number] = cells
+    return rows
+
+
+def trimmed(rows: dict[int, list[str]]) -> dict[int, list[str]]:
+    out = {}
+    for number, cells in rows.items():
+        while cells and cells[-1] == "":
+            cells = cells[:-1]
+        if cells:
+            out[number] = cells
+    return out
+
+
+def test_a_workbook_written_by_openpyxl_reads_the_same(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append(good(1))
+    sheet.append([])  # a blank row
+    sheet.append(["employee", "ស្រី ពៅ", "female", datetime(1990, 1, 25), 123456789, "'=1+1", 12.0, 1201.5, True, False,
+                  date(2024, 12, 20), time(13, 30), datetime(2024, 1, 2, 3, 4, 5)])
+    sheet.append([None, None, "gap before"])
+    sheet["P7"] = "far right"
+    sheet["A9"] = "=SUM(1,2)"  # a formula without a cached value
+    sheet["B9"] = 1e20
+    sheet["C9"] = -0.5
+    sheet["D9"] = CellRichText([TextBlock(InlineFont(b=True), "bold"), " and plain"])
+    sheet["E9"] = "_x005F_x000D_ escaped"
+    sheet["F9"] = "  spaces kept  "
+    path = tmp_path / "openpyxl.xlsx"
+    book.save(path)
+    assert trimmed(ours(path)) == openpyxl_reads(path)
+
+
+def test_a_workbook_with_shared_strings_styles_and_the_1904_calendar_reads_the_same(tmp_path: Path) -> None:
+    strings = ["category", "name", "ស្រី", "a_x005F_b", "rich"]
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><dimension ref="A1:E4"/><sheetData>'
+             '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+             '<row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" s="1"><v>366</v></c><c r="C3" s="2"><v>1.5</v></c>'
+             '<c r="D3" t="b"><v>1</v></c><c r="E3" t="e"><v>#N/A</v></c></row>'
+             '<row r="4"><c r="A4" t="str"><f>A1</f><v>category</v></c><c r="C4" t="s"><v>3</v></c><c r="D4" t="s"><v>4</v></c>'
+             '<c r="E4" s="3"><v>0.25</v></c></row>'
+             "</sheetData></worksheet>")
+    styles = (f'<?xml version="1.0"?><styleSheet xmlns="{MAIN}"><numFmts count="1"><numFmt numFmtId="164" formatCode="[h]:mm"/></numFmts>'
+              '<fonts count="1"><font/></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders>'
+              '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellStyleXfs>'
+              '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="21" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+              '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+    data = workbook(sheet, shared_strings=strings, extra=(("xl/styles.xml", styles.encode()),))
+    # The workbook in the 1904 calendar, and one rich shared string with a phonetic run
+    data = _replace_part(data, "xl/workbook.xml", lambda x: x.replace("<sheets>", '<workbookPr date1904="1"/><sheets>'))
+    data = _replace_part(data, "xl/_rels/workbook.xml.rels", lambda x: x.replace(
+        "</Relationships>", '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>'))
+    data = _replace_part(data, "[Content_Types].xml", lambda x: x.replace("</Types>", (
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')))
+    data = _replace_part(data, "xl/sharedStrings.xml", lambda x: x.replace(
+        "<si><t>rich</t></si>", '<si><r><rPr><b/></rPr><t>ri</t></r><r><t>ch</t></r><rPh sb="0" eb="2"><t>ignored</t></rPh></si>'))
+    path = tmp_path / "excel-like.xlsx"
+    path.write_bytes(data)
+    assert trimmed(ours(path)) == openpyxl_reads(path)
+    assert ours(path)[3][1:3] == ["1905-01-01", "1 day, 12:00:00"]
+
+
+def _replace_part(data: bytes, name: str, change) -> bytes:  # type: ignore[no-untyped-def]
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            target.writestr(info.filename, change(content.decode()).encode() if info.filename == name else content)
+    return out.getvalue()
+
+
+def test_the_header_is_row_1_and_the_rows_keep_their_numbers(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["note"])  # row 1 is not a header of ours…
+    path = tmp_path / "late-header.xlsx"
+    sheet["A3"], sheet["B3"] = "category", "full_name"
+    book.save(path)
+    import pytest
+
+    from registry.imports.errors import UnusableFile
+
+    with pytest.raises(UnusableFile, match="no column"), open_table(path, "xlsx"):
+        pass
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet["A5"] = "x"
+    book.save(path)
+    with open_table(path, "xlsx") as table:
+        assert [row.number for row in table.rows] == [5]
