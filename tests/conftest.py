@@ -12,11 +12,10 @@ from flask.testing import FlaskClient
 
 from registry.extensions import db
 from tests.helpers import (
-    APPEND_ONLY_TABLES,
     OPEN_APPS,
     POSTGRES_URL,
-    TABLES_TO_EMPTY,
     close_app,
+    empty_postgres,
     make_app,
     make_user,
     migrate_to_head,
@@ -58,14 +57,7 @@ def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     """A fresh migrated database for one test."""
     if POSTGRES_URL:
         yield POSTGRES_URL
-        engine = sa.create_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            for table in APPEND_ONLY_TABLES:
-                conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
-            for table in APPEND_ONLY_TABLES:
-                conn.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-        engine.dispose()
+        empty_postgres(POSTGRES_URL)
         return
     path = tmp_path / "registry.sqlite3"
     shutil.copyfile(migrated_database, path)

@@ -26,7 +26,7 @@ from tests.disclosure_seed import (
     ATTACK_COMMUNE, CATEGORIES, COMMUNES, GENDERS, MONTHS, Person, months_upto, queried_areas, query_string, rows_of,
     seeded_people,
 )
-from tests.helpers import OPEN_APPS, POSTGRES_URL, TABLES_TO_EMPTY, close_app, make_app
+from tests.helpers import OPEN_APPS, POSTGRES_URL, close_app, empty_postgres, make_app
 from tests.import_files import write_csv
 
 B = MAX_DIFFERENCE
@@ -60,11 +60,7 @@ def published(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) 
     yield {"app": app, "client": client, "people": people, "answers": answers, "release": release}
     close_app(app)
     if POSTGRES_URL:
-        import sqlalchemy as sa
-        engine = sa.create_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES_TO_EMPTY)} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        empty_postgres(POSTGRES_URL)
 
 
 # --- the attack ------------------------------------------------------------------
