@@ -153,3 +153,22 @@ def test_only_national_accounts_correct_the_national_indicators(app, runner) -> 
     admin = app.test_client()
     sign_in(admin, "admin@example.org")
     assert admin.get(url).status_code == 200
+
+
+def test_pages_open_on_now_with_the_latest_indicators_beside(app, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from registry import clock
+
+    assert runner.invoke(args=["import-actors", str(december_2024_file(tmp_path)), "--json"]).exit_code == 0
+    assert runner.invoke(args=["load-indicators"]).exit_code == 0
+    client = ministry_client(app)
+    this_year = clock.today().year
+    html = client.get("/dashboard?lang=en").get_data(as_text=True)
+    assert f"<h1>Dashboard {this_year}</h1>" in html
+    assert f"as of {clock.today().isoformat()}" in html  # the registry as of today
+    assert "Ministry indicators of 2024, the latest published" in html
+    row = html.split('id="indicator-IE_ACTORS_TOTAL"')[1].split("</tr>")[0]
+    assert '<td class="num">1,185</td>' in row and '<td class="num live">1,185</td>' in row  # as of 31 Dec 2024
+    body = client.get("/dashboard/export/indicators.csv?lang=en").get_data(as_text=True)
+    assert body.splitlines()[0].split(",")[3:5] == ["2024", "2023"] and "IE_ACTORS_TOTAL" in body
+    public = app.test_client().get("/stats?lang=en").get_data(as_text=True)
+    assert f'<option value="{this_year}" selected' in public

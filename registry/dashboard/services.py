@@ -40,6 +40,13 @@ def year_end(year: int) -> date:
     return min(date(year, 12, 31), clock.today())
 
 
+def indicator_year(session: Session, year: int) -> int | None:
+    """The year whose indicators go beside `year`'s registry: the same year, or — when the
+    ministry has not published it yet — the latest year published before it."""
+    published = [y for y in indicators.years(session) if y <= year]
+    return published[0] if published else None
+
+
 def dashboard_years(session: Session) -> list[int]:
     years = set(indicators.years(session)) | set(range(2024, clock.today().year + 1))
     return sorted(years, reverse=True)

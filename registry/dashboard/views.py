@@ -10,7 +10,7 @@ from flask_login import current_user
 from registry import areas, clock
 from registry.dashboard import exports
 from registry.dashboard.forms import IndicatorForm
-from registry.dashboard.services import dashboard_years, indicator_rows, statistics_json, year_end
+from registry.dashboard.services import dashboard_years, indicator_rows, indicator_year, statistics_json, year_end
 from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.i18n import current_locale
@@ -39,8 +39,7 @@ def _year() -> int:
     years = dashboard_years(db.session)
     if text.isdigit() and int(text) in years:
         return int(text)
-    published = indicators.years(db.session)  # default: the latest year the ministry reported
-    return published[0] if published else clock.today().year
+    return clock.today().year  # default: now (the indicators of the latest published year go beside it)
 
 
 def _area(default: str = "") -> str:
@@ -58,6 +57,15 @@ def _breadcrumbs(area: str, locale: str) -> list[tuple[str, str]]:
     return [(area[:size], area_label(area[:size], locale)) for size in range(0, len(area) + 1, 2)]
 
 
+def _indicators_beside(year: int, area: str, locale: str, stats: dict[str, Any]) -> tuple[int, list[Any]]:
+    """The indicators shown for `year` (the latest published year when the ministry's lag),
+    with the registry's counts as of the end of that year."""
+    shown = indicator_year(db.session, year) or year
+    if shown != year:
+        stats = statistics_json(db.session, shown, area, locale)
+    return shown, indicator_rows(db.session, shown, stats)
+
+
 @bp.get("/dashboard")
 @roles_required(*STAFF)
 def index() -> str:
@@ -65,10 +73,11 @@ def index() -> str:
     scope = current_scope()
     area = _area(scope.default_area())
     stats = statistics_json(db.session, year, area, locale)
+    shown_year, rows = _indicators_beside(year, area, locale, stats)
     return render_template(
         "dashboard/index.html", year=year, years=dashboard_years(db.session), area=area,
         crumbs=_breadcrumbs(area, locale)[len(scope.default_area()) // 2:] if scope.province else _breadcrumbs(area, locale),
-        stats=stats, rows=indicator_rows(db.session, year, stats), as_of=year_end(year),
+        stats=stats, rows=rows, indicator_year=shown_year, as_of=year_end(year),
         titles=BREAKDOWN_TITLES, tables=exports.TABLES, locale=locale, can_correct=may_correct_indicators(current_user),
         export_url=lambda name, kind: url_for("dashboard.export", name=name, kind=kind, year=year, area=area),
         drill_url=lambda code: url_for("dashboard.index", year=year, area=code),
@@ -85,7 +94,8 @@ def export(name: str, kind: str) -> Response:
     stats = statistics_json(db.session, year, area, locale)
     if name != "indicators" and name not in stats["breakdowns"]:
         abort(404)  # e.g. by_day (periods only) or by_sector below province level
-    header, body = exports.table(name, stats, indicator_rows(db.session, year, stats), locale, year)
+    shown_year, rows = _indicators_beside(year, area, locale, stats)
+    header, body = exports.table(name, stats, rows, locale, shown_year if name == "indicators" else year)
     audit("export", subject=f"{name}.{kind}", detail={"year": year, "area": area})
     db.session.commit()
     filename = f"registry-{name}-{year}{'-' + area if area else ''}.{kind}"
