@@ -10,11 +10,12 @@ PORT ?= 5000
 
 # The locked dependencies, every file checked against its hash; then the project itself
 # (no dependency resolution: the lock is the whole truth).
+# (setuptools' boxed note on editable installs says nothing that applies here: silenced.)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # After changing dependencies in pyproject.toml: pin them again, with hashes.
