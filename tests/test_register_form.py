@@ -175,3 +175,31 @@ def test_an_invisible_character_does_not_make_a_second_registration(client, app)
     again = client.application.test_client()
     assert post_form(again, full_name="សុ\u17b4ខ ដា\u034fរ៉ា\u200b").status_code == 409
     assert count_actors(app) == 1
+
+
+def test_a_khmer_form_with_every_field_wrong_shows_only_khmer_words_and_a_linked_summary(client) -> None:  # type: ignore[no-untyped-def]
+    response = post_form(client, category="worker", full_name="Sok 4", gender="x", date_of_birth="31/02/1990",
+                         national_id="12", phone="1", province="99", district="", commune="", sector="mining", consent="")
+    assert response.status_code == 422
+    main = response.get_data(as_text=True).split("<main", 1)[1]
+    shown = re.sub(r"<[^>]+>", " ", main.split("</form>")[0].split("<form", 1)[0])  # the messages, not the inputs
+    for code in ("employee", "micro_enterprise", "self_employed", "food_service", "personal_services", "female", "male"):
+        assert code not in shown, code
+    summary = re.search(r'<div class="notice notice-error error-summary"[^>]*autofocus[^>]*>(.*?)</div>', main, re.S).group(1)
+    links = re.findall(r'<a href="#field-([a-z_]+)">', summary)
+    assert links[:3] == ["category", "full_name", "gender"] and "sector" in links and "consent" in links
+    for name in links:
+        assert f'id="field-{name}"' in main
+
+
+def test_allowed_values_read_as_labels_in_the_form_and_with_codes_in_the_report() -> None:
+    from datetime import date
+
+    from registry.actors.validation import describe, validate_registration
+    from registry.i18n import translate
+
+    _reg, errors = validate_registration(valid_form(sector="mining"), today=date(2025, 1, 1))
+    english = describe(errors[0], lambda m, **p: translate(m, "en", **p), with_field=False)
+    assert "Food service" in english and "food_service" not in english
+    report = describe(errors[0], lambda m, **p: translate(m, "en", **p), with_codes=True)
+    assert "Food service (food_service)" in report and report.startswith("Sector:")

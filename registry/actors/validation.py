@@ -116,13 +116,14 @@ _VOCABULARIES: dict[str, tuple[tuple[Mapping[str, str], ...], Mapping[str, str]]
 
 
 def _coded(value: Any, kind: str) -> str:
+    """A coded value; an error names the vocabulary, whose labels `describe` lists in the
+    reader's language (never the codes alone)."""
     text = clean_text(value)
-    choices = ", ".join(_VOCABULARIES[kind][0][0])
     if not text:
-        raise Problem(N_("Required. Choose one of: %(choices)s."), choices=choices)
+        raise Problem(N_("Required. Choose one of: %(choices)s."), vocabulary=kind)
     code = _synonyms(kind).get(_code_form(text))
     if code is None:
-        raise Problem(N_("“%(value)s” is not allowed. Use one of: %(choices)s."), value=text[:40], choices=choices)
+        raise Problem(N_("“%(value)s” is not allowed. Choose one of: %(choices)s."), value=text[:40], vocabulary=kind)
     return code
 
 
@@ -373,9 +374,18 @@ def validate_registration(
     return Registration._make(_STORED(values)), []
 
 
-def describe(error: FieldError, translate: Callable[..., str], *, with_field: bool = True) -> str:
-    """The error as a sentence in the reader's language (`translate` is a gettext)."""
-    message = translate(error.message, **error.params)
+def describe(error: FieldError, translate: Callable[..., str], *, with_field: bool = True,
+             with_codes: bool = False) -> str:
+    """The error as a sentence in the reader's language (`translate` is a gettext). A list
+    of allowed values reads as their labels; `with_codes` adds each code in brackets (for
+    the import report, whose readers may write codes)."""
+    params = dict(error.params)
+    kind = params.pop("vocabulary", None)
+    if kind in _VOCABULARIES:
+        labels = _VOCABULARIES[kind][0][0]
+        params["choices"] = ", ".join(
+            f"{translate(label)} ({code})" if with_codes else translate(label) for code, label in labels.items())
+    message = translate(error.message, **params)
     if not with_field:
         return message
     return f"{translate(fields.ERROR_LABELS.get(error.field, error.field))}: {message}"

@@ -24,7 +24,7 @@ def reasons(problem_outcome: str, detail: Any, translate: Translate, *, viewer_p
         if viewer_province and detail.get("province") != viewer_province:
             return translate(N_("Already registered, in another province."))
         return translate(N_("Already registered, number %(number)s."), number=format_number(detail["number"]))
-    return " ".join(describe(FieldError(**error), translate) for error in detail)
+    return " ".join(describe(FieldError(**error), translate, with_codes=True) for error in detail)
 
 
 def report_rows(session: Session, batch: ImportBatch, translate: Translate, *,

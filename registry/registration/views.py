@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from registry import areas, clock, vocab
 from registry.actors import proof
+from registry.actors.fields import ERROR_LABELS
 from registry.actors.models import Actor
 from registry.actors.numbers import format_number, normalise_number
 from registry.actors.normalise import identity_name
@@ -110,6 +111,7 @@ def register():  # type: ignore[no-untyped-def]
             errors=errors,
             duplicate=duplicate,
             choices=_area_choices(form),
+            error_labels={**{name: _(label) for name, label in ERROR_LABELS.items()}, "consent": _("Consent")},
             sectors=[(code, _(label)) for code, label in vocab.SECTORS.items()],
         ),
         status,
