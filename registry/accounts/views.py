@@ -10,8 +10,7 @@ from registry import clock
 from registry.accounts.forms import ActionForm, ChangePasswordForm, RecoveryCodesForm
 from registry.events.views import audit
 from registry.extensions import db, limiter
-from registry.i18n import N_
-from registry.staff.models import ROLES, StaffUser
+from registry.staff.models import ROLE_LABELS, ROLES, StaffUser
 from registry.staff.services import (
     StaffError, change_password, check_code, replace_recovery_codes, reset_mfa, reset_password, set_active,
     unused_recovery_codes,
@@ -19,7 +18,6 @@ from registry.staff.services import (
 from registry.web.access import roles_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
-ROLE_LABELS = {"outreach": N_("Outreach"), "ministry": N_("Ministry"), "admin": N_("Administrator")}
 
 
 def _user_key() -> str:
