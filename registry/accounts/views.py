@@ -10,7 +10,7 @@ from registry import clock
 from registry.accounts.forms import ActionForm, ChangePasswordForm, RecoveryCodesForm
 from registry.events.views import audit
 from registry.extensions import db, limiter
-from registry.staff.models import ROLE_LABELS, ROLES, StaffUser
+from registry.staff.models import ROLES, StaffUser
 from registry.staff.services import (
     StaffError, change_password, check_code, replace_recovery_codes, reset_mfa, reset_password, set_active,
     unused_recovery_codes,
@@ -89,7 +89,7 @@ def renew_recovery_codes():  # type: ignore[no-untyped-def]
 @roles_required("admin")
 def index():  # type: ignore[no-untyped-def]
     users = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("accounts/index.html", users=users, form=ActionForm(), role_labels=ROLE_LABELS)
+    return render_template("accounts/index.html", users=users, form=ActionForm())  # role_labels: staff.views
 
 
 def _other_account(user_id: int) -> StaffUser | None:
