@@ -71,6 +71,9 @@ def register_extensions(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = current_locale
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+    from registry.web.navigation import staff_navigation
+
+    app.jinja_env.globals["staff_navigation"] = staff_navigation
     login_manager.init_app(app)
     from registry.staff.access import configure_login
 

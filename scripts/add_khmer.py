@@ -1,7 +1,8 @@
 """Write Khmer translations into the catalog: `python scripts/add_khmer.py FILE.json`.
 
-FILE.json maps English msgids to their Khmer text. Only untranslated (or fuzzy) entries
-are filled, unless --replace is given; then run `make translations` to compile.
+FILE.json maps English msgids to their Khmer text (a plural entry by its singular msgid: Khmer
+has one form). Only untranslated (or fuzzy) entries are filled, unless --replace is given;
+then run `make translations` to compile.
 """
 import json
 import sys
@@ -18,11 +19,20 @@ with PO.open("rb") as fh:
 unknown = [msgid for msgid in texts if msgid not in catalog]
 if unknown:
     sys.exit(f"not in the catalog (run `make translations` first): {unknown}")
+def key(message):  # the singular msgid of a plural entry
+    return message.id[0] if isinstance(message.id, tuple) else message.id
+
+
+def done(message) -> bool:
+    return all(message.string) if isinstance(message.string, tuple) else bool(message.string)
+
+
 for message in catalog:
-    if message.id in texts and (replace or not message.string or "fuzzy" in message.flags):
-        message.string = texts[message.id]
+    if key(message) in texts and (replace or not done(message) or "fuzzy" in message.flags):
+        text = texts[key(message)]
+        message.string = (text,) * catalog.num_plurals if isinstance(message.id, tuple) else text
         message.flags.discard("fuzzy")
 with PO.open("wb") as fh:
     write_po(fh, catalog, no_location=True, sort_output=True)
-missing = [m.id for m in catalog if m.id and not m.string]
+missing = [m.id for m in catalog if m.id and not done(m)]
 print(f"{len(texts)} given; {len(missing)} still untranslated" + (f": {missing}" if missing else ""))

@@ -1,4 +1,5 @@
-"""Make the English catalog complete: every msgid is its own English text."""
+"""Make the English catalog complete: every msgid is its own English text (a plural entry:
+its singular and its plural)."""
 from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
@@ -8,7 +9,10 @@ PO = Path(__file__).resolve().parent.parent / "registry/translations/en/LC_MESSA
 with PO.open("rb") as fh:
     catalog = read_po(fh, locale="en")
 for message in catalog:
-    if message.id and not message.string:
+    if isinstance(message.id, tuple):
+        if not all(message.string):
+            message.string = message.id
+    elif message.id and not message.string:
         message.string = message.id
     message.flags.discard("fuzzy")
 with PO.open("wb") as fh:

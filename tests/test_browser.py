@@ -203,3 +203,30 @@ def test_ministry_dashboard_and_public_stats_fit_a_phone_and_print(browser, serv
     page.screenshot(path=str(SCREENSHOTS / "dashboard-360.png"), full_page=True)
     assert page.pdf(format="A4")[:4] == b"%PDF"
     context.close()
+
+
+def test_staff_bar_fits_a_phone_and_signs_out_without_javascript(browser, server, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import PASSWORD, make_user
+
+    make_user(app, "administrator.of.the.registry@example.org", "admin")
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/staff/login")  # Khmer, the default: the longer labels
+    page.fill("#email", "administrator.of.the.registry@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    type_code(page, app, "administrator.of.the.registry@example.org")
+    page.wait_for_url(re.compile(r"/staff$"))
+    bar = page.locator("#staff-bar")
+    assert bar.is_visible() and "administrator.of.the.registry@example.org" in bar.inner_text()
+    assert bar.locator("a").count() == 6 and bar.locator("a[aria-current=page]").get_attribute("href") == "/staff"
+    assert fits_the_screen(page)
+    for link in [*bar.locator("a").all(), bar.locator("#sign-out")]:  # every link and the button inside the screen's width
+        box = link.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "staff-bar-360.png"), full_page=True)
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/$|/\?"))
+    assert page.locator("#staff-bar").count() == 0
+    context.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -168,3 +169,63 @@ def test_province_staff_see_registration_numbers_of_their_province_only(app, out
     assert "Already registered, in another province." in report
     assert format_number(numbers["07"]) in report
     assert format_number(numbers["12"]) not in report and numbers["12"] not in report
+    page = kampot.get(location).get_data(as_text=True)  # the rows listed on the page hold the same limit
+    assert "Already registered, in another province." in page and format_number(numbers["07"]) in page
+    assert format_number(numbers["12"]) not in page and numbers["12"] not in page
+
+
+def test_batch_page_says_how_many_rows_were_not_stored_and_lists_them(outreach, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    location = upload(outreach, write_csv(tmp_path / "mixed.csv", [row for row, _, _ in mixed_rows()])).headers["Location"]
+    progress = wait_until_done(outreach, location)
+    not_stored = progress["duplicates"] + progress["rejected"]
+    page = outreach.get(location + "?lang=en").get_data(as_text=True)
+    assert f'<strong id="status">Finished — {not_stored} rows not stored</strong>' in page
+    assert f"Finished — {not_stored} rows not stored" in outreach.get("/staff/imports").get_data(as_text=True)
+    problems = page.split('id="problems"')[1]
+    listed = [int(n) for n in re.findall(r'<tr id="problem-(\d+)">', problems)]
+    expected = [number for number, (_, outcome, _) in enumerate(mixed_rows(), start=2) if outcome in ("rejected", "duplicate")]
+    assert listed == expected and len(listed) == not_stored
+    row_9 = re.search(r'<tr id="problem-9">(.*?)</tr>', problems).group(1)  # type: ignore[union-attr]
+    assert "Rejected" in row_9 and "Gender" in row_9
+    row_21 = re.search(r'<tr id="problem-21">(.*?)</tr>', problems).group(1)  # type: ignore[union-attr]
+    assert "Duplicate" in row_21 and "Repeat of row 2 of this file." in row_21
+    assert 'id="problems-next"' not in problems and 'id="problems-first"' not in problems
+    assert page.index('id="report-link"') < page.index('id="problems"')  # beside the CSV, not instead of it
+
+
+def test_rows_not_stored_are_paged_fifty_at_a_time(outreach, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [good(n, gender="x") for n in range(120)] + [good(200)]
+    location = upload(outreach, write_csv(tmp_path / "many.csv", rows)).headers["Location"]
+    assert wait_until_done(outreach, location)["rejected"] == 120
+    outreach.get("/staff/imports?lang=en")
+    seen: list[int] = []
+    url, pages = location, 0
+    while url:
+        page = outreach.get(url).get_data(as_text=True)
+        numbers = [int(n) for n in re.findall(r'<tr id="problem-(\d+)">', page)]
+        assert 0 < len(numbers) <= 50 and (len(numbers) == 50 or not seen or len(seen) + len(numbers) == 120)
+        assert all("Gender" in r for r in re.findall(r'<tr id="problem-\d+">(.*?)</tr>', page))
+        seen += numbers
+        pages += 1
+        following = re.search(r'<a href="([^"]+)#problems" id="problems-next">', page)
+        url = following.group(1).replace("&amp;", "&") if following else ""
+        assert ('id="problems-first"' in page) == (pages > 1)
+    assert pages == 3 and seen == list(range(2, 122))
+    assert "after=51" in outreach.get(location).get_data(as_text=True)
+    assert outreach.get(location + "?after=x").status_code == 400
+    one = upload(outreach, write_csv(tmp_path / "one.csv", [good(300), good(301, gender="x")])).headers["Location"]
+    wait_until_done(outreach, one)
+    assert "Finished — 1 row not stored" in outreach.get(one).get_data(as_text=True)
+
+
+def test_identical_file_notice_comes_first(outreach, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv(tmp_path / "same.csv", [good(1), good(2, gender="x")])
+    first = upload(outreach, path).headers["Location"]
+    wait_until_done(outreach, first)
+    second = upload(outreach, path).headers["Location"]
+    wait_until_done(outreach, second)
+    page = outreach.get(second + "?lang=en").get_data(as_text=True)
+    first_id = first.rsplit("/", 1)[1]
+    notice = page.index(f"This file is identical to import {first_id}.")
+    assert page.index("<h1>") < notice < page.index('id="batch"') < page.index('id="report-link"')
+    assert "Finished — 2 rows not stored" in page  # one duplicate, one rejected

@@ -17,6 +17,19 @@ CATALOGS = ROOT / "registry" / "translations"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+def text(value: str | tuple[str, ...] | list[str]) -> str:
+    """A msgid or translation as one string (a plural entry: its forms joined)."""
+    return value if isinstance(value, str) else "\n".join(value)
+
+
+def complete(value: str | tuple[str, ...] | list[str]) -> bool:
+    return bool(value) if isinstance(value, str) else all(value)
+
+
+def hashable(value: str | tuple[str, ...] | list[str]) -> str | tuple[str, ...]:
+    return value if isinstance(value, str) else tuple(value)
+
+
 @pytest.fixture(scope="module")
 def source_messages(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
@@ -33,26 +46,28 @@ def source_messages(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 def test_catalog_translates_every_source_string(locale: str, source_messages: set[str]) -> None:
     with (CATALOGS / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalog = read_po(fh, locale=locale)
-    translated = {m.id: m.string for m in catalog if m.id and m.string and "fuzzy" not in m.flags}
-    missing = sorted(source_messages - set(translated))
+    translated = {m.id: m.string for m in catalog if m.id and complete(m.string) and "fuzzy" not in m.flags}
+    missing = sorted(source_messages - set(translated), key=text)
     assert missing == [], f"{len(missing)} strings untranslated in {locale}: run `make translations`"
-    for msgid, text in translated.items():
-        assert set(PLACEHOLDER.findall(msgid)) == set(PLACEHOLDER.findall(text)), msgid
+    for msgid, translation in translated.items():  # a plural entry: each form holds the plural's placeholders
+        forms = [translation] if isinstance(translation, str) else translation
+        wanted = set(PLACEHOLDER.findall(msgid if isinstance(msgid, str) else msgid[-1]))
+        assert all(set(PLACEHOLDER.findall(form)) == wanted for form in forms), msgid
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalog_is_up_to_date(locale: str) -> None:
     folder = CATALOGS / locale / "LC_MESSAGES"
     with (folder / "messages.po").open("rb") as fh:
-        source = {m.id: m.string for m in read_po(fh, locale=locale) if m.id}
+        source = {hashable(m.id): hashable(m.string) for m in read_po(fh, locale=locale) if m.id}
     with (folder / "messages.mo").open("rb") as fh:
-        compiled = {m.id: m.string for m in read_mo(fh) if m.id}
+        compiled = {hashable(m.id): hashable(m.string) for m in read_mo(fh) if m.id}
     assert compiled == source, "run `make translations` (pybabel compile)"
 
 
 def test_khmer_catalog_is_in_khmer() -> None:
     with (CATALOGS / "km" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        strings = [m.string for m in read_po(fh, locale="km") if m.id and m.string]
+        strings = [text(m.string) for m in read_po(fh, locale="km") if m.id and complete(m.string)]
     khmer = [s for s in strings if re.search(r"[\u1780-\u17ff]", s)]
     assert len(khmer) >= 0.9 * len(strings)
 

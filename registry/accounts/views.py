@@ -10,7 +10,6 @@ from registry import clock
 from registry.accounts.forms import ActionForm, ChangePasswordForm, RecoveryCodesForm
 from registry.events.views import audit
 from registry.extensions import db, limiter
-from registry.i18n import N_
 from registry.staff.models import ROLES, StaffUser
 from registry.staff.services import (
     StaffError, change_password, check_code, replace_recovery_codes, reset_mfa, reset_password, set_active,
@@ -19,7 +18,6 @@ from registry.staff.services import (
 from registry.web.access import roles_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
-ROLE_LABELS = {"outreach": N_("Outreach"), "ministry": N_("Ministry"), "admin": N_("Administrator")}
 
 
 def _user_key() -> str:
@@ -91,7 +89,7 @@ def renew_recovery_codes():  # type: ignore[no-untyped-def]
 @roles_required("admin")
 def index():  # type: ignore[no-untyped-def]
     users = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("accounts/index.html", users=users, form=ActionForm(), role_labels=ROLE_LABELS)
+    return render_template("accounts/index.html", users=users, form=ActionForm())  # role_labels: staff.views
 
 
 def _other_account(user_id: int) -> StaffUser | None:

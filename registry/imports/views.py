@@ -7,22 +7,25 @@ from flask import (
     abort,
     current_app,
     jsonify,
+    request,
     redirect,
     render_template,
     stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from registry import clock
 from registry.events.views import audit
 from registry.extensions import db, limiter
+from registry.i18n import N_
 from registry.imports.forms import UploadForm
-from registry.imports.models import STATUS_LABELS, ImportBatch
+from registry.imports.models import STATUS_LABELS, ImportBatch, ImportProblem
 from registry.imports.reading import UnusableFile
-from registry.imports.report import report_rows
+from registry.imports.report import reasons, report_rows
 from registry.imports.runner import read_limits, settings, start_in_background, upload_folder
 from registry.imports.services import create_batch
 from registry.imports.template import template_csv, template_xlsx
@@ -33,10 +36,21 @@ from registry.web.access import roles_required
 bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 
 
+IMPORTERS = ("outreach", "admin")
+PROBLEMS_PAGE = 50  # problem rows shown on the batch page at a time
+OUTCOME_LABELS = {"rejected": N_("Rejected"), "duplicate": N_("Duplicate")}
+
+
+def status_text(status: str, not_stored: int) -> str:
+    """The status as people read it: a finished batch says how many rows it did not store."""
+    if status == "done" and not_stored:
+        return ngettext("Finished — %(num)s row not stored", "Finished — %(num)s rows not stored", not_stored)
+    return _(STATUS_LABELS[status])
+
+
 @bp.context_processor
 def inject_labels() -> dict[str, object]:
-    return {"status_labels": STATUS_LABELS}
-IMPORTERS = ("outreach", "admin")
+    return {"status_labels": STATUS_LABELS, "status_text": status_text, "outcome_labels": OUTCOME_LABELS}
 
 
 def _visible_batches():  # type: ignore[no-untyped-def]
@@ -109,11 +123,35 @@ def _progress(batch: ImportBatch) -> dict[str, object]:
     }
 
 
+def _problem_page(batch: ImportBatch, after: int) -> tuple[list[dict[str, object]], int | None]:
+    """The problem rows after spreadsheet row `after` (keyset paging, in file order), with their
+    reasons as the CSV report gives them; and the row the next page starts after, if any."""
+    found = db.session.execute(
+        select(ImportProblem.row_number, ImportProblem.outcome, ImportProblem.detail)
+        .where(ImportProblem.batch_id == batch.id, ImportProblem.row_number > after)
+        .order_by(ImportProblem.row_number)
+        .limit(PROBLEMS_PAGE + 1)
+    ).all()
+    rows = [{"row": number, "outcome": outcome,
+             "reasons": reasons(outcome, detail, _, viewer_province=current_user.province_code)}
+            for number, outcome, detail in found[:PROBLEMS_PAGE]]
+    return rows, (rows[-1]["row"] if len(found) > PROBLEMS_PAGE else None)  # type: ignore[return-value]
+
+
 @bp.get("/<int:batch_id>")
 @roles_required(*IMPORTERS)
 def batch(batch_id: int):  # type: ignore[no-untyped-def]
     found = _batch_or_404(batch_id)
-    return render_template("imports/batch.html", batch=found, progress=_progress(found))
+    progress = _progress(found)
+    after = request.args.get("after", "")
+    if after and not (after.isdigit() and len(after) <= 9):
+        abort(400)
+    problems, next_after = ([], None)
+    if progress["report_url"]:  # finished with rows not stored: listed here as in the CSV
+        problems, next_after = _problem_page(found, int(after or 0))
+    return render_template("imports/batch.html", batch=found, progress=progress, problems=problems,
+                           after=int(after or 0), next_after=next_after,
+                           status=status_text(str(progress["status"]), found.duplicates + found.rejected))
 
 
 @bp.get("/<int:batch_id>/progress")

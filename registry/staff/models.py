@@ -11,8 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.database import one_of
 from registry.extensions import db
+from registry.i18n import N_
 
 ROLES = ("outreach", "ministry", "admin")
+ROLE_LABELS = {"outreach": N_("Outreach"), "ministry": N_("Ministry"), "admin": N_("Administrator")}
 
 
 class StaffUser(UserMixin, db.Model):  # type: ignore[name-defined]

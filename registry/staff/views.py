@@ -15,11 +15,12 @@ from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.staff import access, mfa
 from registry.staff.forms import CodeForm, LoginForm, NewPasswordForm, RecoveryCodeForm
-from registry.staff.models import StaffUser
+from registry.staff.models import ROLE_LABELS, StaffUser
 from registry.staff.services import (
     StaffError, authenticate, begin_enrolment, check_code, confirm_enrolment, end_sessions, replace_recovery_codes,
     set_password, use_recovery_code,
 )
+from registry.web.access import roles_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 MFA_LIMITS = "5 per minute;20 per hour"
@@ -45,8 +46,12 @@ def _safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
 
 
+LANDING_PAGES = {"outreach": "imports.index", "ministry": "dashboard.index", "admin": "staff.home"}
+
+
 def landing_page(user: StaffUser) -> str:
-    return url_for("imports.index") if user.role in ("outreach", "admin") else url_for("registration.home")
+    """Where each role's work is: imports (outreach), the dashboard (ministry), the staff home (admin)."""
+    return url_for(LANDING_PAGES[user.role])
 
 
 def _subject(user: StaffUser) -> str:
@@ -180,6 +185,13 @@ def new_password():  # type: ignore[no-untyped-def]
     return render_template("staff/new_password.html", form=form), 422 if form.errors else 200
 
 
+@bp.get("")
+@roles_required("admin")
+def home():  # type: ignore[no-untyped-def]
+    """The admins' start page: what they use, from the same list as the navigation bar."""
+    return render_template("staff/home.html")
+
+
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
@@ -193,7 +205,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.app_context_processor
 def inject_user() -> dict[str, object]:
-    return {"staff_user": current_user if current_user.is_authenticated else None}
+    return {"staff_user": current_user if current_user.is_authenticated else None, "role_labels": ROLE_LABELS}
 
 
 def _wrong_code() -> str:

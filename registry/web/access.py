@@ -24,6 +24,7 @@ def roles_required(*roles: str) -> Callable[[View], View]:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]  # read by web.navigation
         return wrapper  # type: ignore[return-value]
 
     return decorator
