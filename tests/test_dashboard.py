@@ -172,3 +172,11 @@ def test_pages_open_on_now_with_the_latest_indicators_beside(app, runner, tmp_pa
     assert body.splitlines()[0].split(",")[3:5] == ["2024", "2023"] and "IE_ACTORS_TOTAL" in body
     public = app.test_client().get("/stats?lang=en").get_data(as_text=True)
     assert f'<option value="{this_year}" selected' in public
+
+
+def test_units_read_in_the_readers_language(app, runner) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(args=["load-indicators"]).exit_code == 0
+    client = ministry_client(app)
+    khmer = client.get("/dashboard?year=2024&lang=km").get_data(as_text=True)
+    assert "(count)" not in khmer and "(ចំនួន)" in khmer and "(ប៊ីលានដុល្លារអាមេរិក)" in khmer
+    assert "(count)" in client.get("/dashboard?year=2024&lang=en").get_data(as_text=True)

@@ -17,7 +17,7 @@ def indicator_table(rows: list[IndicatorRow], locale: str, year: int) -> tuple[l
     header = [_("Code"), _("Indicator"), _("Unit"), str(year), str(year - 1), _("Change (%)"),
               _("Registry count"), _("Derived"), _("How it was derived"), _("Source")]
     body = [
-        [r.indicator.code, r.indicator.label(locale), r.indicator.unit, r.indicator.value,
+        [r.indicator.code, r.indicator.label(locale), _(r.indicator.unit_label), r.indicator.value,
          r.previous.value if r.previous else "", round(r.change_percent, 2) if r.change_percent is not None else "",
          r.live if r.live is not None else "", _("yes") if r.previous and r.previous.derived else "",
          r.previous.derivation if r.previous and r.previous.derivation else "", r.indicator.source]

@@ -8,8 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import one_of
 from registry.extensions import db
-from registry.i18n import localised
+from registry.i18n import N_, localised
 
+# The units of the dataset, with the words a reader sees (the stored unit is the key).
+UNITS: dict[str, str] = {
+    "count": N_("count"),
+    "percent": N_("percent"),
+    "USD billion": N_("USD billion"),
+    "million m³": N_("million m³"),
+}
 SECTIONS = ("industry", "sme", "standards", "metrology", "accreditation", "laboratory", "water",
             "informal_economy", "institutional")
 
@@ -39,6 +46,11 @@ class Indicator(db.Model):  # type: ignore[name-defined]
         CheckConstraint(one_of("section", SECTIONS), name="section"),
         CheckConstraint("year BETWEEN 1990 AND 2100", name="year"),
     )
+
+    @property
+    def unit_label(self) -> str:
+        """The unit as an msgid (translated where shown); an unknown unit as stored."""
+        return UNITS.get(self.unit, self.unit)
 
     def label(self, locale: str) -> str:
         """The label in `locale`; indicators are labelled in Khmer and English (the fallback)."""
