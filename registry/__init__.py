@@ -53,7 +53,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
 
 
 def select_locale() -> str:
-    return session.get("lang", DEFAULT_LOCALE)
+    """The reader's language: `?lang=` or the session's choice, then the best match of the
+    browser's Accept-Language among LOCALES, then Khmer (the default)."""
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        return chosen
+    if session.get("lang") in LOCALES:
+        return session["lang"]
+    return request.accept_languages.best_match(LOCALES) or DEFAULT_LOCALE
 
 
 def register_extensions(app: Flask) -> None:
@@ -99,46 +106,100 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
 
 
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, field: str, message: str, headers: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """An error under /api/: JSON `{"error": {"field", "message"}}` in the reader's language."""
+    response = jsonify({"error": {"field": field, "message": message}})
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
 def register_errorhandlers(app: Flask) -> None:
-    def page(status: int, title: str, message: str) -> tuple[str, int]:
-        return render_template("error.html", title=title, message=message), status
+    """HTML pages for the site; JSON bodies for every path under /api/ (unknown ones too)."""
+
+    def page(status: int, title: str, message: str, headers: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title=title, message=message), status, dict(headers or {})
 
     @app.errorhandler(CSRFError)
-    def csrf_error(_error: CSRFError) -> tuple[str, int]:
-        return page(400, _("The form has expired"), _("Nothing was saved. Go back, reload the page and send the form again."))
+    def csrf_error(_error: CSRFError):  # type: ignore[no-untyped-def]
+        message = _("Nothing was saved. Go back, reload the page and send the form again.")
+        if is_api_request():
+            return api_error(400, "csrf_token", message)
+        return page(400, _("The form has expired"), message)
 
     @app.errorhandler(400)
-    def bad_request(_error: Exception) -> tuple[str, int]:
+    def bad_request(_error: Exception):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return api_error(400, "request", _("The request could not be understood. Check its parameters."))
         return page(400, _("Bad request"), _("The request could not be understood. Nothing was saved."))
 
+    @app.errorhandler(401)
+    def unauthorised(_error: Exception):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return api_error(401, "request", _("Sign in as ministry staff to use this."))
+        return page(401, _("Sign in"), _("Sign in as ministry staff to use this."))
+
     @app.errorhandler(403)
-    def forbidden(_error: Exception) -> tuple[str, int]:
+    def forbidden(_error: Exception):  # type: ignore[no-untyped-def]
         from registry.events.views import record_refusal
 
         record_refusal()
+        if is_api_request():
+            return api_error(403, "request", _("Your account cannot use this."))
         return page(403, _("Not allowed"), _("Your account cannot open this page. Ask an administrator if you need it."))
 
     @app.errorhandler(404)
-    def not_found(_error: Exception) -> tuple[str, int]:
+    def not_found(_error: Exception):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return api_error(404, "path", _("Not found. The API's paths are listed in /api/v1/openapi.json."))
         return page(404, _("Page not found"), _("Check the address, or start again from the home page."))
 
     @app.errorhandler(405)
-    def method_not_allowed(_error: Exception) -> tuple[str, int]:
-        return page(405, _("Not allowed"), _("This page cannot be used that way."))
+    def method_not_allowed(error: Any):  # type: ignore[no-untyped-def]
+        allowed = sorted(getattr(error, "valid_methods", None) or [])
+        headers = {"Allow": ", ".join(allowed)} if allowed else {}
+        if is_api_request():
+            return api_error(405, "method", _("Use %(methods)s here.", methods=", ".join(allowed) or "GET"), headers)
+        return page(405, _("Not allowed"), _("This page cannot be used that way."), headers)
 
     @app.errorhandler(413)
-    def too_large(_error: Exception) -> tuple[str, int]:
+    def too_large(_error: Exception):  # type: ignore[no-untyped-def]
         limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024) or 1
-        return page(413, _("Too large"), _("What you sent is larger than %(mb)s MB. Nothing was saved. Split the file and upload the parts.", mb=limit_mb))
+        message = _("What you sent is larger than %(mb)s MB. Nothing was saved. Split the file and upload the parts.", mb=limit_mb)
+        if is_api_request():
+            return api_error(413, "request", message)
+        return page(413, _("Too large"), message)
 
     @app.errorhandler(429)
-    def too_many(_error: Exception) -> tuple[str, int]:
-        return page(429, _("Too many attempts"), _("Please wait a minute and try again."))
+    def too_many(error: Any):  # type: ignore[no-untyped-def]
+        headers = {"Retry-After": str(retry_after(error))}
+        if is_api_request():
+            return api_error(429, "request", _("Too many requests. Wait %(seconds)s seconds and try again.",
+                                                seconds=headers["Retry-After"]), headers)
+        return page(429, _("Too many attempts"), _("Please wait a minute and try again."), headers)
 
     @app.errorhandler(500)
-    def server_error(_error: Exception) -> tuple[str, int]:
+    def server_error(_error: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        if is_api_request():
+            return api_error(500, "request", _("Something went wrong. Please try again in a moment."))
         return page(500, _("Something went wrong"), _("Nothing was saved. Please try again in a moment."))
+
+
+def retry_after(_error: Any) -> int:
+    """Seconds until the breached limit's window resets (Flask-Limiter's current limit),
+    at least 1; 60 (the longest window used) when it cannot be read."""
+    import time
+
+    try:
+        reset_at = limiter.current_limit.reset_at  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - no limit or no storage: say a minute
+        return 60
+    return max(1, int(reset_at - time.time()))
 
 
 def register_commands(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Real Chromium on a 360-px-wide phone screen: Khmer form, JS-enhanced and JS-free paths."""
+"""Real Chromium on a 360-px-wide phone screen: Khmer form, JS-enhanced and JS-free paths.
+Every browser is set up as a Cambodian phone (locale km-KH: Accept-Language is honoured)."""
 from __future__ import annotations
 
 import re
@@ -81,7 +82,7 @@ def fill_person(page, *, category: str, name: str, gender: str, born: str, phone
 
 
 def test_worker_registers_in_khmer_on_a_phone_with_javascript(browser, server, app) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context = browser.new_context(locale="km-KH", viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(f"{server}/register")
     assert page.locator("html").get_attribute("lang") == "km"
@@ -111,7 +112,7 @@ def test_worker_registers_in_khmer_on_a_phone_with_javascript(browser, server, a
 
 
 def test_worker_registers_with_javascript_off(browser, server, app) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context = browser.new_context(locale="km-KH", viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{server}/register?lang=en")
     fill_person(page, category="self_employed", name="Sok Dara", gender="male", born="25/01/1990",
@@ -125,7 +126,7 @@ def test_worker_registers_with_javascript_off(browser, server, app) -> None:  # 
 
 
 def test_certificate_prints_on_one_a4_page(browser, server, app) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context()
+    context = browser.new_context(locale="km-KH")
     page = context.new_page()
     page.goto(f"{server}/register?lang=en")
     fill_person(page, category="employee", name="Chan Sophea", gender="female", born="1995-03-08",
@@ -147,7 +148,7 @@ def test_outreach_officer_uploads_a_file_and_watches_it_finish(browser, server, 
 
     make_user(app, "officer@example.org", "outreach")
     path = write_xlsx(tmp_path / "market.xlsx", [row for row, _, _ in mixed_rows()])
-    context = browser.new_context(viewport=PHONE, accept_downloads=True)
+    context = browser.new_context(locale="km-KH", viewport=PHONE, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{server}/staff/imports?lang=en")
     page.fill("#email", "officer@example.org")
@@ -181,7 +182,7 @@ def test_ministry_dashboard_and_public_stats_fit_a_phone_and_print(browser, serv
     assert runner.invoke(args=["import-actors", str(write_csv(tmp_path / "r.csv", rows))]).exit_code == 0
     assert runner.invoke(args=["load-indicators"]).exit_code == 0
     make_user(app, "minister@example.org", "ministry")
-    context = browser.new_context(viewport=PHONE)
+    context = browser.new_context(locale="km-KH", viewport=PHONE)
     page = context.new_page()
     page.goto(f"{server}/stats?year=2024")  # public, Khmer by default
     assert page.inner_text("#total") == "40"

@@ -26,7 +26,7 @@ def test_staff_member_sets_up_mfa_changes_password_and_is_disabled_by_an_admin(b
     make_user(app, "officer@example.org", "outreach", enrol_mfa=False)  # the CLI's create-user, nothing more
     make_user(app, "admin@example.org", "admin")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    officer = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
+    officer = browser.new_context(locale="km-KH", viewport=PHONE, java_script_enabled=False).new_page()
 
     # First sign-in: the password, then setting up the app from the key written on the page.
     sign_in_with_password(officer, server, "officer@example.org", PASSWORD)
@@ -60,7 +60,7 @@ def test_staff_member_sets_up_mfa_changes_password_and_is_disabled_by_an_admin(b
     officer.screenshot(path=str(SCREENSHOTS / "account-360.png"), full_page=True)
 
     # An admin resets the officer's app, then disables the account.
-    admin = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
+    admin = browser.new_context(locale="km-KH", viewport=PHONE, java_script_enabled=False).new_page()
     sign_in_with_password(admin, server, "admin@example.org", PASSWORD)
     type_code(admin, app, "admin@example.org")
     admin.wait_for_url(re.compile(r"/staff$"))  # the admins' staff home

@@ -44,13 +44,28 @@ _PROTECTION = {
                                           "(by_month) are the difference of two month ends; every figure adds up"},
     },
 }
+_LANG_DESCRIPTION = "Language of labels and messages (default: the session's choice, else Accept-Language, else Khmer)"
 _BREAKDOWN = {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}}
-_DATE_PARAM = {"in": "query", "schema": {"type": "string", "format": "date"}}
+EMPTY = " An empty value is the same as leaving the parameter out."
+# Every parameter may be given empty (`?year=`): the same as leaving it out.
+_DATE = {"anyOf": [{"type": "string", "format": "date"}, {"const": ""}]}
+
+
+def _pattern(regex: str) -> dict[str, Any]:
+    """A string matching `regex`, or empty (left out)."""
+    return {"type": "string", "pattern": f"^({regex})?$"}
 
 
 def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
+    return {"name": name, "in": "query", "required": False, "description": description + EMPTY,
             "schema": schema or {"type": "string"}}
+
+
+def _choice(codes: Any) -> dict[str, Any]:
+    return {"type": "string", "enum": [*codes, ""]}
+
+
+_LANG = _param("lang", _LANG_DESCRIPTION, _choice(LOCALES))
 
 
 def _json(ref: str, description: str) -> dict[str, Any]:
@@ -58,14 +73,22 @@ def _json(ref: str, description: str) -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
+    """The document. Errors, here and on unknown paths under /api/, are `Error` bodies in
+    the reader's language (`lang`, else Accept-Language, else Khmer)."""
     errors = {"400": _json("Error", "A parameter is wrong: `error.field` names it, `error.message` says the fix"),
-              "429": _json("Error", "Too many requests")}
+              "404": _json("Error", "Not found (every unknown path under /api/ answers so)"),
+              "405": _json("Error", "Method not allowed: the `Allow` header lists the methods that are",
+                           ) | {"headers": {"Allow": {"description": "The methods allowed", "schema": {"type": "string"}}}},
+              "429": _json("Error", "Too many requests") | {"headers": {"Retry-After": {
+                  "description": "Seconds to wait before trying again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}}}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Informal economy registry API",
             "version": "1",
-            "description": "Registrations of Cambodia's informal economy actors. Without a signed-in ministry "
+            "description": "Registrations of Cambodia's informal economy actors. Every error is a JSON `Error` "
+                           "in the reader's language (`lang`, else Accept-Language, else Khmer); an empty parameter is "
+                           "the same as one left out. Without a signed-in ministry "
                            "session, statistics are published as of month ends only and protected: every figure adds "
                            "up from one perturbed table, small figures are suppressed, and the ministry's headline "
                            "(country total and totals by category) is exact (see `protection` and `exact`).",
@@ -76,15 +99,17 @@ def document() -> dict[str, Any]:
                 "parameters": [
                     _param("as_of", "Registered on or before this date. Ministry staff: any date (default today). "
                                     "Public: a month's last day (else 400); a month not yet over, or none, gives the last "
-                                    "month end that is (the answer's as_of says which)", {"type": "string", "format": "date"}),
+                                    "month end that is (the answer's as_of says which). Before 2000: 400.", _DATE),
                     _param("since", "Ministry staff only (public: 400): registered on or after this date; a period of up "
-                                    "to 366 days also gets by_day", {"type": "string", "format": "date"}),
-                    _param("province", "2-digit province code"),
-                    _param("district", "4-digit district code"),
-                    _param("commune", "6-digit commune code"),
-                    _param("category", "Category", {"type": "string", "enum": list(vocab.CATEGORIES)}),
-                    _param("gender", "Gender", {"type": "string", "enum": list(vocab.GENDERS)}),
-                    _param("lang", "Language of labels", {"type": "string", "enum": list(LOCALES)}),
+                                    "to 366 days also gets by_day. Before 2000 or after as_of: 400.", _DATE),
+                    _param("province", "2-digit province code (an unknown code: 400)", _pattern("[0-9]{2}")),
+                    _param("district", "4-digit district code, inside the province if one is given (else 400)",
+                           _pattern("[0-9]{4}")),
+                    _param("commune", "6-digit commune code, inside the district if one is given (else 400)",
+                           _pattern("[0-9]{6}")),
+                    _param("category", "Category", _choice(vocab.CATEGORIES)),
+                    _param("gender", "Gender", _choice(vocab.GENDERS)),
+                    _LANG,
                 ],
                 "responses": {"200": _json("Stats", "The statistics (public: by_month lists the months of as_of's year; "
                                                     "no by_day)"),
@@ -92,17 +117,20 @@ def document() -> dict[str, Any]:
             }},
             "/api/v1/indicators": {"get": {
                 "summary": "The ministry's annual indicators of a year (default: the latest)",
-                "parameters": [_param("year", "Four-digit year", {"type": "string", "pattern": "^[0-9]{4}$"}),
-                               _param("lang", "Language of labels", {"type": "string", "enum": list(LOCALES)})],
+                "parameters": [_param("year", "Four-digit year", _pattern("[0-9]{4}")), _LANG],
                 "responses": {"200": _json("Indicators", "The indicators"), **errors},
             }},
             "/api/v1/dhis2/dataValueSet": {"get": {
                 "summary": "New registrations of a period as a DHIS2 dataValueSet (ministry staff only)",
-                "parameters": [_param("period", "DHIS2 period: YYYY or YYYYMM", {"type": "string", "pattern": "^[0-9]{4}([0-9]{2})?$"})],
+                "parameters": [_param("period", "DHIS2 period: YYYY (a year) or YYYYMM (a month, 01-12), years 2000-2100 "
+                                                "(others: 400); default this year",
+                                      _pattern("[0-9]{4}(0[1-9]|1[0-2])?")), _LANG],
                 "responses": {"200": _json("DataValueSet", "Import into DHIS2 with idScheme=CODE"),
                               "401": _json("Error", "Not signed in"), "403": _json("Error", "Not ministry staff"), **errors},
             }},
-            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {
+                "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
+                **{code: errors[code] for code in ("405", "429")}}}},
         },
         "components": {"schemas": {
             "Cell": _CELL,

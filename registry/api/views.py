@@ -1,4 +1,7 @@
-"""JSON API v1: public statistics (protected), indicators, DHIS2 export, OpenAPI document."""
+"""JSON API v1: public statistics (protected), indicators, DHIS2 export, OpenAPI document.
+
+A parameter given empty (`?year=`) is the same as one left out; its errors (every status,
+unknown paths too) are JSON bodies made by the app's error handlers (registry/__init__.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -45,7 +48,7 @@ def requested_area() -> str:
             continue
         if area and not code.startswith(area):
             raise QueryError(name, N_("%(value)s is not inside %(parent)s. Check both codes."), value=code[:12], parent=area)
-        if len(code) != 2 * (AREA_PARAMS.index(name) + 1):
+        if len(code) != 2 * (AREA_PARAMS.index(name) + 1) or not (code.isascii() and code.isdigit()):
             raise QueryError(name, N_("“%(value)s” does not have the digits of a %(level)s code (2, 4 or 6)."), value=code[:12], level=name)
         area = code
     return area
@@ -79,7 +82,7 @@ def indicator_list() -> Any:
     text = (request.args.get("year") or "").strip()
     years = indicators.years(db.session)
     if text:
-        if not (text.isdigit() and len(text) == 4):
+        if not (text.isascii() and text.isdigit() and len(text) == 4):
             return error("year", _("“%(value)s” is not a year. Write four digits, e.g. 2024.", value=text[:10]))
         year = int(text)
     elif years:
@@ -114,19 +117,3 @@ def openapi() -> Any:
     from registry.api.openapi import document
 
     return jsonify(document())
-
-
-@bp.errorhandler(401)
-@bp.errorhandler(403)
-@bp.errorhandler(404)
-@bp.errorhandler(429)
-def json_error(problem: Any) -> tuple[Response, int]:
-    if problem.code == 403:
-        record_refusal()
-    messages = {
-        401: _("Sign in as ministry staff to use this."),
-        403: _("Your account cannot use this."),
-        404: _("Not found."),
-        429: _("Too many requests. Wait a minute and try again."),
-    }
-    return error("request", messages.get(problem.code, _("Not found.")), problem.code)

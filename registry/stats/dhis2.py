@@ -20,7 +20,7 @@ from registry.i18n import N_
 from registry.stats.queries import Query, QueryError, totals_by_cell
 
 DATA_SET = "IE_REGISTRATIONS"
-_PERIOD = re.compile(r"(\d{4})(\d{2})?")
+_PERIOD = re.compile(r"([0-9]{4})([0-9]{2})?")
 
 
 def data_element(category: str) -> str:
