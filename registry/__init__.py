@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, jsonify, render_template, request, session
+from flask import Flask, jsonify, render_template, request, send_from_directory, session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         app.config.update(SESSION_COOKIE_NAME="__Host-session", SESSION_COOKIE_PATH="/", SESSION_COOKIE_DOMAIN=None)
     register_extensions(app)
     register_blueprints(app)
+    register_favicon(app)
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
@@ -116,6 +117,14 @@ def api_error(status: int, field: str, message: str, headers: Mapping[str, str] 
     response.status_code = status
     response.headers.update(headers or {})
     return response
+
+
+def register_favicon(app: Flask) -> None:
+    """Browsers ask for /favicon.ico whatever the page says: the same small SVG."""
+
+    @app.get("/favicon.ico")
+    def favicon():  # type: ignore[no-untyped-def]
+        return send_from_directory(app.static_folder or "", "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 def register_errorhandlers(app: Flask) -> None:

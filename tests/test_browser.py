@@ -197,6 +197,9 @@ def test_ministry_dashboard_and_public_stats_fit_a_phone_and_print(browser, serv
     page.wait_for_url(re.compile(r"/dashboard"))
     page.goto(f"{server}/dashboard?year=2024")
     assert page.inner_text("#indicator-IE_ACTORS_TOTAL td.live") == "40"
+    # The indicator table reflows into cards: nothing scrolls inside its box at 360 px.
+    assert page.evaluate("(() => { const t = document.querySelector('#indicators');"
+                         " return t.scrollWidth <= t.parentElement.clientWidth; })()")
     assert fits_the_screen(page)
     page.click("#by_area a[href*='area=12']")  # drill down from the table of provinces
     page.wait_for_url(re.compile(r"area=12"))

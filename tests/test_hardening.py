@@ -54,3 +54,9 @@ def test_hsts_only_when_cookies_are_secure(database_url: str) -> None:
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=63072000")
     plain = make_app(database_url, SESSION_COOKIE_SECURE=False).test_client().get("/register")
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_a_favicon_is_served(client) -> None:  # type: ignore[no-untyped-def]
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    assert 'rel="icon"' in client.get("/register").get_data(as_text=True)
