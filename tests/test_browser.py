@@ -106,6 +106,7 @@ def test_worker_registers_in_khmer_on_a_phone_with_javascript(browser, server, a
     page.click("a.primary")
     page.wait_for_url(re.compile(r"/certificate$"))
     assert page.inner_text("#certificate-number") == number
+    assert page.is_visible("#print") and not page.is_visible(".print-hint")  # JavaScript runs: a Print button
     page.screenshot(path=str(SCREENSHOTS / "certificate-360.png"), full_page=True)
     assert count_actors(app) == 1
     context.close()
@@ -122,6 +123,8 @@ def test_worker_registers_with_javascript_off(browser, server, app) -> None:  # 
     page.wait_for_url(re.compile(r"/register/done$"))
     assert "You are registered" in page.content()
     assert count_actors(app) == 1
+    page.goto(f"{server}/certificate")
+    assert not page.is_visible("#print") and page.is_visible(".print-hint")  # no JavaScript: the hint says how
     context.close()
 
 
