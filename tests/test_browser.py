@@ -113,7 +113,7 @@ def test_worker_registers_in_khmer_on_a_phone_with_javascript(browser, server, a
 
 
 def test_worker_registers_with_javascript_off(browser, server, app) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="km-KH", viewport=PHONE, java_script_enabled=False)
+    context = browser.new_context(locale="km-KH", viewport=PHONE, java_script_enabled=False, accept_downloads=True)
     page = context.new_page()
     page.goto(f"{server}/register?lang=en")
     fill_person(page, category="self_employed", name="Sok Dara", gender="male", born="25/01/1990",
@@ -122,25 +122,37 @@ def test_worker_registers_with_javascript_off(browser, server, app) -> None:  # 
     page.click("button.primary")
     page.wait_for_url(re.compile(r"/register/done$"))
     assert "You are registered" in page.content()
+    number = page.inner_text("#registration-number")
+    with page.expect_download() as download:  # a plain link: no JavaScript needed
+        page.click("text=Download certificate (PDF)")
+    assert download.value.suggested_filename == f"certificate-{number}.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     assert count_actors(app) == 1
     page.goto(f"{server}/certificate")
     assert not page.is_visible("#print") and page.is_visible(".print-hint")  # no JavaScript: the hint says how
     context.close()
 
 
-def test_certificate_prints_on_one_a4_page(browser, server, app) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("longest", [False, True], ids=["usual", "longest-values"])
+def test_certificate_prints_on_one_a4_page(browser, server, app, longest: bool) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(locale="km-KH")
     page = context.new_page()
     page.goto(f"{server}/register?lang=en")
-    fill_person(page, category="employee", name="Chan Sophea", gender="female", born="1995-03-08",
-                phone="011 222 333", area=("02", "0203", "020301"), sector="repair")
+    fill_person(page, category="micro_enterprise" if longest else "employee", name="W" * 100 if longest else "Chan Sophea",
+                gender="female", born="1995-03-08", phone="011 222 333", area=("02", "0203", "020301"), sector="repair")
+    if longest:
+        page.fill("#business_name", "W" * 120)
+        page.fill("#workers", "10")
     page.click("button.primary")
     page.wait_for_url(re.compile(r"/register/done$"))
     page.goto(f"{server}/certificate")
     page.emulate_media(media="print")
+    # The frame fills the printed page (the rows share the height), and long names wrap inside it.
+    assert page.evaluate("document.querySelector('.certificate').getBoundingClientRect().height") > 900
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / "certificate.pdf").write_bytes(pdf)
+    (SCREENSHOTS / f"certificate{'-longest' if longest else ''}.pdf").write_bytes(pdf)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # exactly one page object
     context.close()
 

@@ -52,6 +52,7 @@ def certificate_context(actor: Actor) -> dict[str, Any]:
         "subtitle": in_every_language(N_("Informal economy actor")),
         "ministry": in_every_language(N_("Ministry of Industry, Science, Technology and Innovation")),
         "kingdom": in_every_language(N_("Kingdom of Cambodia")),
+        "registry": in_every_language(N_("Informal economy registry")),
         "motto": in_every_language(N_("Nation Religion King")),
         "number_label": in_every_language(N_("Registration number")),
         "note": in_every_language(N_("Keep this number. Use it with your phone number and date of birth to check your registration.")),

@@ -1,10 +1,11 @@
-"""Worker-facing pages: register, confirmation, certificate, status lookup, area lists."""
+"""Worker-facing pages: register, confirmation, certificate (page and PDF), status lookup, area lists."""
 from __future__ import annotations
 
 from datetime import date
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     jsonify,
     redirect,
@@ -26,6 +27,7 @@ from registry.actors.validation import Problem, describe, normalise_name, parse_
 from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.registration.certificate import certificate_context
+from registry.registration.certificate_pdf import build_certificate_pdf, certificate_filename
 from registry.registration.forms import RecoverForm, RegistrationForm, StatusForm
 
 bp = Blueprint("registration", __name__)
@@ -134,6 +136,18 @@ def done():  # type: ignore[no-untyped-def]
 @bp.get("/certificate")
 def certificate():  # type: ignore[no-untyped-def]
     return render_template("registration/certificate.html", **certificate_context(_actor_in_session()))
+
+
+@bp.get("/certificate.pdf")
+@limiter.limit("30 per minute")  # a PDF costs ~0.2 s of CPU: nobody needs it 30 times a minute
+def certificate_pdf():  # type: ignore[no-untyped-def]
+    """The same certificate as a one-page PDF to keep; the number is in the file's name only."""
+    actor = _actor_in_session()
+    return Response(
+        build_certificate_pdf(actor),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{certificate_filename(actor)}"'},
+    )
 
 
 def _required(form, names: tuple[str, ...]) -> dict[str, str]:  # type: ignore[no-untyped-def]
