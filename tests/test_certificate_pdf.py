@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -13,9 +14,19 @@ from PIL import Image, ImageDraw, ImageFont, features
 from scipy.ndimage import binary_dilation
 
 from registry import areas
-from registry.documents.pdf import FONT_FILES, FONTS_DIR, FRAME, MARGIN, PAGE_HEIGHT, PAGE_WIDTH, Document, Text
+from registry.documents.pdf import (
+    FONT_FILES,
+    FONTS_DIR,
+    FRAME,
+    MARGIN,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    Document,
+    Text,
+    syllables,
+)
 from registry.i18n import LOCALES
-from tests.helpers import csrf_token, valid_form
+from tests.helpers import csrf_token, make_app, valid_form
 
 MM = 72 / 25.4  # PDF points per mm
 RENDER = 2.0  # pixels per PDF point when rasterising
@@ -47,6 +58,11 @@ class Page:
         assert (round(width / MM), round(height / MM)) == (PAGE_WIDTH, PAGE_HEIGHT)  # A4
         self.text = self.page.get_textpage()
         self.pixels = np.asarray(self.page.render(scale=RENDER).to_pil().convert("L"))
+
+    def close(self) -> None:
+        self.text.close()
+        self.page.close()
+        self.document.close()
 
     def box(self, index: int, count: int = 1) -> tuple[float, float, float, float]:
         """(left, top, right, bottom) in mm from the page's top left, of `count` characters."""
@@ -89,12 +105,26 @@ class Page:
         return bool((self.pixels[ring] > 250).all())
 
 
-def test_worker_downloads_a_one_page_certificate_with_everything_where_it_belongs(client) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def open_pdf() -> Iterator[Callable[[bytes], Page]]:
+    """Opens a PDF's page for a test, and closes it after."""
+    pages: list[Page] = []
+
+    def open_page(data: bytes) -> Page:
+        pages.append(Page(data))
+        return pages[-1]
+
+    yield open_page
+    for page in pages:
+        page.close()
+
+
+def test_worker_downloads_a_one_page_certificate_with_everything_where_it_belongs(client, open_pdf) -> None:  # type: ignore[no-untyped-def]
     number = register(client, full_name="សុខ ដារ៉ា", gender="female")
     response = download(client)
     assert response.headers["Content-Disposition"] == f'attachment; filename="certificate-{number}.pdf"'
     assert response.headers["Cache-Control"] == "no-store"
-    page = Page(response.data)
+    page = open_pdf(response.data)
 
     everything = page.text.get_text_range()
     for text in (number, "សុខ ដារ៉ា", "Certificate of registration", "Full name", "Tonle Basak", "Phnom Penh",
@@ -139,12 +169,12 @@ def _longest_area() -> tuple[str, str, str]:
     ],
     ids=["latin", "khmer"],
 )
-def test_the_longest_allowed_values_still_fit_one_page(client, name: str, business: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_longest_allowed_values_still_fit_one_page(client, open_pdf, name: str, business: str) -> None:  # type: ignore[no-untyped-def]
     assert len(name) == 100 and len(business) == 120
     province, district, commune = _longest_area()
     register(client, category="micro_enterprise", full_name=name, business_name=business, workers="10",
              province=province, district=district, commune=commune)
-    page = Page(download(client).data)
+    page = open_pdf(download(client).data)
     footer = page.find("Informal economy registry")
     assert page.find("Date registered")[3] < footer[1]
     assert page.all_text_inside_the_margins()
@@ -153,16 +183,16 @@ def test_the_longest_allowed_values_still_fit_one_page(client, name: str, busine
 
 
 def test_a_name_in_a_script_no_bundled_font_has_shows_as_replacement_marks_and_is_never_logged(
-        client, caplog) -> None:  # type: ignore[no-untyped-def]
+        client, caplog, open_pdf) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     register(client, full_name="สมชาย ใจดี")  # Thai: letters the form accepts, no glyph in Noto Sans (Khmer)
-    page = Page(download(client).data)
+    page = open_pdf(download(client).data)
     assert "\ufffd" in page.text.get_text_range()  # drawn as visible marks, not dropped
     assert page.ink(*page.find("\ufffd")) > 0.05
     assert not [r for r in caplog.records if "สม" in r.getMessage()]  # no personal data in the logs
 
 
-def test_the_certificate_pdf_needs_a_registration_in_this_session(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_the_certificate_pdf_needs_a_registration_in_this_session(app, client, open_pdf) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/certificate.pdf").status_code == 404
     number = register(client)
     assert app.test_client().get("/certificate.pdf").status_code == 404  # another browser: nothing
@@ -171,7 +201,13 @@ def test_the_certificate_pdf_needs_a_registration_in_this_session(app, client) -
     found = other.post("/status", data={"registration_number": number, "phone": "012 345 678",
                                         "date_of_birth": "25/01/1990", "csrf_token": token})
     assert found.status_code == 200
-    assert Page(download(other).data).find(number)  # proved who they are: the same certificate
+    assert open_pdf(download(other).data).find(number)  # proved who they are: the same certificate
+
+
+def test_downloads_are_limited_to_thirty_a_minute_per_address(database_url: str) -> None:
+    client = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://").test_client()
+    codes = [client.get("/certificate.pdf").status_code for _ in range(31)]  # each PDF costs CPU
+    assert codes == [404] * 30 + [429]
 
 
 def test_confirmation_status_and_certificate_pages_link_the_pdf_in_both_languages(client) -> None:  # type: ignore[no-untyped-def]
@@ -190,6 +226,20 @@ def test_confirmation_status_and_certificate_pages_link_the_pdf_in_both_language
     assert 'id="print"' in client.get("/certificate").get_data(as_text=True)  # the Print button stays
 
 
+def test_a_word_wider_than_a_line_breaks_between_syllables_never_inside_one() -> None:
+    assert syllables("ស្រីនាងឧត្តម") == ["ស្រី", "នា", "ង", "ឧ", "ត្ត", "ម"]  # subscripts and vowels stay on
+    word = "ស្រីនាងឧត្តមក្សត្រ" * 4
+    with Document(title="wrap", language="km") as document:
+        document.start(1.0, drawing=False)
+        lines = document.lines(Text(word, 11.0), width=30.0)
+        spaced = document.lines(Text("សុខ ដារ៉ា " * 8, 11.0), width=60.0)
+    assert len(lines) > 3 and "".join(lines) == word
+    cuts = {sum(map(len, lines[:n])) for n in range(1, len(lines))}
+    boundaries = {sum(map(len, syllables(word)[:n])) for n in range(1, len(syllables(word)))}
+    assert cuts <= boundaries
+    assert len(spaced) > 1 and all(line.endswith("ដារ៉ា") for line in spaced)  # at spaces first
+
+
 # ---------------------------------------------------------------- Khmer shaping against a reference
 SIZE = 40.0  # points: large enough that rasterisers agree to the pixel edge
 needs_raqm = pytest.mark.skipif(not features.check("raqm"), reason="Pillow without raqm (libfribidi missing)")
@@ -203,12 +253,16 @@ def _ink(image: Image.Image) -> np.ndarray:
 
 def builder_rendering(word: str, *, bold: bool = False, shaping: bool = True) -> np.ndarray:
     """`word` alone, drawn by the PDF builder and rasterised by PDFium."""
-    document = Document(title="word", language="km", frame=False)
-    if not shaping:  # what the builder would draw if shaping were lost
-        document.pdf.set_text_shaping(False)
-    document.start(1.0, drawing=True)
-    document.stack([Text(word, SIZE, bold=bold)], align="L")
-    return _ink(pdfium.PdfDocument(document.output())[0].render(scale=RENDER).to_pil())
+    with Document(title="word", language="km", frame=False) as document:
+        if not shaping:  # what the builder would draw if shaping were lost
+            document.pdf.set_text_shaping(False)
+        document.start(1.0, drawing=True)
+        document.stack([Text(word, SIZE, bold=bold)], align="L")
+        pdf = pdfium.PdfDocument(document.output())
+    try:
+        return _ink(pdf[0].render(scale=RENDER).to_pil())
+    finally:
+        pdf.close()
 
 
 def reference_rendering(word: str, *, bold: bool = False) -> np.ndarray:

@@ -13,8 +13,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONTS_DIR = Path(__file__).parent / "fonts"  # full OFL files, from Debian's fonts-noto-core (OFL.txt)
 FONT_FILES: dict[tuple[str, str], str] = {
@@ -83,7 +85,11 @@ class Document:
     while `drawing` is false the blocks only measure themselves (the fitting passes)."""
 
     def __init__(self, *, title: str, language: str, frame: bool = True) -> None:
-        pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+        # Imported here, not with the module: fpdf2 brings fontTools, Pillow and numpy (about a
+        # second), which every server process would otherwise pay at start for a rare download.
+        from fpdf import FPDF
+
+        pdf: FPDF = FPDF(orientation="portrait", unit="mm", format="A4")
         for (family, style), name in FONT_FILES.items():
             pdf.add_font(family, style, str(FONTS_DIR / name))
         pdf.set_text_shaping(True)
@@ -100,6 +106,7 @@ class Document:
         self.scale, self.drawing = 1.0, False
         self.y, self.floor = MARGIN, PAGE_HEIGHT - MARGIN
         self._wrapped: dict[tuple[str, str, str, float, float], list[str]] = {}
+        self._widths: dict[tuple[str, str, str], float] = {}  # shaped width at 1 pt, in mm
 
     # ------------------------------------------------------------------ the page
     @property
@@ -119,6 +126,17 @@ class Document:
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())
+
+    def close(self) -> None:
+        """Let go of the font files (fpdf2 reads them lazily, and closes them only when it writes)."""
+        for font in self.pdf.fonts.values():
+            font.close()
+
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ blocks
     def space(self, mm: float) -> None:
@@ -189,6 +207,10 @@ class Document:
     def _height(self, texts: Sequence[Text], width: float) -> float:
         return sum(line.height for item in texts for line in self._lines(item, width))
 
+    def lines(self, item: Text, width: float) -> list[str]:
+        """The lines a paragraph takes in a column `width` mm wide, at the current scale."""
+        return [line.text for line in self._lines(item, width)]
+
     def _lines(self, item: Text, width: float) -> list[_Line]:
         text = self._drawable(item.text)
         family = "khmer" if any(map(is_khmer, text)) else "latin"
@@ -196,15 +218,14 @@ class Document:
         height = size * PT * (LINE_KHMER if family == "khmer" else LINE_LATIN)
         key = (text, family, style, size, width)
         if key not in self._wrapped:
-            self.pdf.set_font(family, style, size)
-            self._wrapped[key] = self._wrap(text, width)
+            self._wrapped[key] = self._wrap(text, width / size, family, style)
         return [_Line(part, family, style, size, height, item.muted) for part in self._wrapped[key]]
 
     def _drawable(self, text: str) -> str:
         """One line of text the fonts can draw: whitespace runs as one space, an invisible format
         character no font has left out, any other character no font has as U+FFFD."""
         text = " ".join(text.split())
-        if text.isascii():
+        if text.isascii() and text.isprintable():
             return text
         return "".join(
             char if ord(char) in self.covered
@@ -212,10 +233,21 @@ class Document:
             for char in text
         )
 
-    def _wrap(self, text: str, width: float) -> list[str]:
-        """Lines no wider than `width` (shaped widths), broken at spaces; a word wider than a whole
-        line is broken between its syllables."""
-        measure = self.pdf.get_string_width
+    def _width(self, text: str, family: str, style: str) -> float:
+        """The shaped width of `text` at 1 pt (widths grow in proportion to the size: the fitting
+        passes at other scales shape nothing again)."""
+        key = (text, family, style)
+        if key not in self._widths:
+            self.pdf.set_font(family, style, 100)
+            self._widths[key] = self.pdf.get_string_width(text) / 100
+        return self._widths[key]
+
+    def _wrap(self, text: str, width: float, family: str, style: str) -> list[str]:
+        """Lines no wider than `width` (in mm per pt of font size), broken at spaces; a word wider
+        than a whole line is broken between its syllables."""
+        def measure(part: str) -> float:
+            return self._width(part, family, style)
+
         if measure(text) <= width:
             return [text]
         lines, line = [], ""
@@ -238,7 +270,7 @@ class Document:
         return lines
 
     def _frame(self) -> None:
-        """A double rule round the page, as on the printed certificate."""
+        """A double rule round the page (the certificate page's border, in print)."""
         inner = FRAME + 1.6
         self.pdf.set_draw_color(*ACCENT)
         self.pdf.set_line_width(0.8)
@@ -251,18 +283,18 @@ def one_page(draw: Callable[[Document], None], *, title: str, language: str,
              largest: float = 1.4, smallest: float = 0.55) -> bytes:
     """The PDF of one A4 page that `draw` lays out, at the largest type scale (between `smallest`
     and `largest`) at which it fits: short content fills the page, long content still fits it."""
-    document = Document(title=title, language=language)
+    with Document(title=title, language=language) as document:
 
-    def measure(scale: float) -> float:
-        document.start(scale, drawing=False)
+        def measure(scale: float) -> float:
+            document.start(scale, drawing=False)
+            draw(document)
+            return document.fill
+
+        scale = min(largest, max(smallest, 1.0 / measure(1.0)))
+        while (fill := measure(scale)) > 1.0:
+            if scale <= smallest:
+                raise DoesNotFit(f"the content takes {fill:.0%} of the page at the smallest type scale")
+            scale = max(smallest, scale * min(0.97, 1.0 / fill))
+        document.start(scale, drawing=True)
         draw(document)
-        return document.fill
-
-    scale = min(largest, max(smallest, 1.0 / measure(1.0)))
-    while (fill := measure(scale)) > 1.0:
-        if scale <= smallest:
-            raise DoesNotFit(f"the content takes {fill:.0%} of the page at the smallest type scale")
-        scale = max(smallest, scale * min(0.97, 1.0 / fill))
-    document.start(scale, drawing=True)
-    draw(document)
-    return document.output()
+        return document.output()
