@@ -13,9 +13,11 @@ from registry import config as config_module
 from registry.database import configure_engine
 from registry.extensions import babel, csrf, db, limiter, login_manager, migrate
 from registry.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, LOCALES, TRANSLATIONS_DIR, current_locale
+from registry.web.delivery import register_delivery, static_url_path
 from registry.web.guard import field_with_control_characters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATIC_FOLDER = PROJECT_ROOT / "static"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -31,7 +33,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        static_folder=str(STATIC_FOLDER),
+        static_url_path=static_url_path(STATIC_FOLDER),  # fingerprinted: registry/web/delivery.py
         instance_path=instance_path,
     )
     app.config.update(config_module.from_environment(Path(app.instance_path)))
@@ -50,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
+    register_delivery(app)
     return app
 
 
@@ -221,7 +225,12 @@ def register_commands(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from registry.staff.access import check_session_age
 
-    app.before_request(check_session_age)
+    @app.before_request
+    def session_age() -> None:
+        # A static file is not activity, and must not read the session: its response would
+        # then vary on Cookie and a browser would fetch it again whenever the cookie changes.
+        if request.endpoint != "static":
+            check_session_age()
 
     @app.before_request
     def remember_language() -> None:
