@@ -107,8 +107,9 @@ def create_token(session: Session, creator: StaffUser, name: str, scopes: set[st
 
 
 def find_token(session: Session, reference: str) -> ApiToken | None:
-    """A token by its number, its identifier (`ier_…`, as the page shows it) or the whole token."""
-    reference = reference.strip()
+    """A token by its number, its identifier (`ier_…`, as the page shows it, with or without
+    the ellipsis) or the whole token."""
+    reference = reference.strip().rstrip("….")
     if reference.isdigit():
         return session.get(ApiToken, int(reference))
     public_id = public_id_of(reference) or reference.removeprefix(PREFIX)
