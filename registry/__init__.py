@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         # Sent over HTTPS only, to this host only, for every path: no subdomain or plain-HTTP
         # page can plant or overwrite it (the browser enforces the prefix).
         app.config.update(SESSION_COOKIE_NAME="__Host-session", SESSION_COOKIE_PATH="/", SESSION_COOKIE_DOMAIN=None)
+    from registry.sessions import Sessions
+
+    app.session_interface = Sessions()  # none for API tokens and static files
     register_extensions(app)
     register_blueprints(app)
     register_favicon(app)
@@ -101,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.imports.views import bp as imports_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
+    from registry.tokens.views import bp as tokens_bp
 
     app.register_blueprint(registration_bp)
     app.register_blueprint(staff_bp)
@@ -109,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(tokens_bp)
 
 
 def is_api_request() -> bool:
@@ -152,8 +157,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(401)
     def unauthorised(_error: Exception):  # type: ignore[no-untyped-def]
-        if is_api_request():
-            return api_error(401, "request", _("Sign in as ministry staff to use this."))
+        if is_api_request():  # RFC 6750: say which scheme a program may use
+            return api_error(401, "Authorization", _("Send an API token (Authorization: Bearer …) or sign in as ministry "
+                                                     "staff to use this."), {"WWW-Authenticate": 'Bearer realm="registry"'})
         return page(401, _("Sign in"), _("Sign in as ministry staff to use this."))
 
     @app.errorhandler(403)

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "registry"
 LAYERS = ("ground", "domain", "web", "app")
 GROUND = {"registry.config", "registry.database", "registry.extensions", "registry.i18n", "registry.clock",
           "registry.vocab", "registry.areas", "registry.spreadsheets"}
-APP = {"registry", "registry.cli", "registry.models"}
+APP = {"registry", "registry.cli", "registry.models", "registry.sessions"}
 # Whole packages of the web layer, and web modules inside domain packages.
 WEB_PACKAGES = {"registry.api", "registry.dashboard", "registry.registration", "registry.web"}
 WEB_MODULES = {"views", "forms", "access", "scope"}

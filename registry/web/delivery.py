@@ -25,7 +25,6 @@ import hashlib
 from pathlib import Path
 
 from flask import Flask, Request, Response, abort, redirect, request, url_for
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import safe_join
 
 from registry.extensions import compress
@@ -84,20 +83,7 @@ COMPRESSION = {
 }
 
 
-class Sessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, never saved on a static file's response: nothing
-    there changes the session, and saving would add `Vary: Cookie` (extensions look at the
-    session after every request), making a browser fetch the file again whenever the
-    session cookie changes — at sign-in, for example."""
-
-    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
-        if request.endpoint == "static":
-            return
-        super().save_session(app, session, response)
-
-
 def register_delivery(app: Flask) -> None:
-    app.session_interface = Sessions()
     app.config.update(COMPRESSION)
     compress.init_app(app)
     folder = Path(app.static_folder or "")
