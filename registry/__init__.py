@@ -13,9 +13,11 @@ from registry import config as config_module
 from registry.database import configure_engine
 from registry.extensions import babel, csrf, db, limiter, login_manager, migrate
 from registry.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, LOCALES, TRANSLATIONS_DIR, current_locale
+from registry.web.delivery import register_delivery, static_url_path
 from registry.web.guard import field_with_control_characters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATIC_FOLDER = PROJECT_ROOT / "static"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -31,7 +33,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        static_folder=str(STATIC_FOLDER),
+        static_url_path=static_url_path(STATIC_FOLDER),  # fingerprinted: registry/web/delivery.py
         instance_path=instance_path,
     )
     app.config.update(config_module.from_environment(Path(app.instance_path)))
@@ -44,12 +47,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
         # Sent over HTTPS only, to this host only, for every path: no subdomain or plain-HTTP
         # page can plant or overwrite it (the browser enforces the prefix).
         app.config.update(SESSION_COOKIE_NAME="__Host-session", SESSION_COOKIE_PATH="/", SESSION_COOKIE_DOMAIN=None)
+    from registry.sessions import Sessions
+
+    app.session_interface = Sessions()  # none for API tokens and static files
     register_extensions(app)
     register_blueprints(app)
     register_favicon(app)
     register_errorhandlers(app)
     register_commands(app)
     register_request_hooks(app)
+    register_delivery(app)
     return app
 
 
@@ -97,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.imports.views import bp as imports_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
+    from registry.tokens.views import bp as tokens_bp
 
     app.register_blueprint(registration_bp)
     app.register_blueprint(staff_bp)
@@ -105,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(tokens_bp)
 
 
 def is_api_request() -> bool:
@@ -148,8 +157,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(401)
     def unauthorised(_error: Exception):  # type: ignore[no-untyped-def]
-        if is_api_request():
-            return api_error(401, "request", _("Sign in as ministry staff to use this."))
+        if is_api_request():  # RFC 6750: say which scheme a program may use
+            return api_error(401, "Authorization", _("Send an API token (Authorization: Bearer …) or sign in as ministry "
+                                                     "staff to use this."), {"WWW-Authenticate": 'Bearer realm="registry"'})
         return page(401, _("Sign in"), _("Sign in as ministry staff to use this."))
 
     @app.errorhandler(403)
@@ -221,7 +231,12 @@ def register_commands(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from registry.staff.access import check_session_age
 
-    app.before_request(check_session_age)
+    @app.before_request
+    def session_age() -> None:
+        # A static file is not activity, and must not read the session: its response would
+        # then vary on Cookie and a browser would fetch it again whenever the cookie changes.
+        if request.endpoint != "static":
+            check_session_age()
 
     @app.before_request
     def remember_language() -> None:

@@ -27,6 +27,7 @@ from registry.staff.services import StaffError, create_user, normalise_email
 from registry.indicators import services as indicators
 from registry.stats.queries import summary
 from registry.stats.tally import rebuild
+from registry.tokens import services as tokens
 
 TERMINAL_LOCALE = "en"  # what the commands print for operators; the reports they write follow --lang
 
@@ -160,6 +161,22 @@ def enable_user_command(email: str) -> None:
     click.echo(f"Enabled {user.email}")
 
 
+@click.command("revoke-token")
+@click.argument("token")
+@with_appcontext
+def revoke_token_command(token: str) -> None:
+    """Revoke an API token at once, by its number or the identifier /staff/tokens shows (ier_…)."""
+    found = tokens.find_token(db.session, token)
+    if found is None:
+        raise click.ClickException("no such API token: give its number or its identifier (ier_ and 12 characters)")
+    if not tokens.revoke_token(db.session, found, by_id=None, now=clock.now()):
+        raise click.ClickException(f"API token {found.id} ({found.identifier}) was revoked already")
+    record(db.session, "api_token_revoked", now=clock.now(), subject=f"api_token {found.id}",
+           detail={"name": found.name, "via": "command line"})
+    db.session.commit()
+    click.echo(f"Revoked API token {found.id} ({found.identifier}, “{found.name}”); it stops working now")
+
+
 @click.command("import-actors")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -240,4 +257,5 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 
 
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
-            rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command]
+            rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
+            revoke_token_command]

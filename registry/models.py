@@ -5,5 +5,6 @@ from registry.imports.models import ImportBatch, ImportProblem
 from registry.staff.models import RecoveryCode, StaffUser
 from registry.indicators.models import Indicator, IndicatorChange
 from registry.stats.models import ActorTally
+from registry.tokens.models import ApiToken
 
-__all__ = ["Actor", "ActorTally", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]
+__all__ = ["Actor", "ActorTally", "ApiToken", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]

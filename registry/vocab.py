@@ -94,6 +94,17 @@ CATEGORY_SHORT: dict[str, str] = {
     "self_employed": N_("Self-employed"),
 }
 
+# One line of everyday examples under each category on the form: people know their work, not
+# the statistical term for it.
+CATEGORY_EXAMPLES: dict[str, str] = {
+    "employee": N_("You work for someone else's small business: a shop assistant, a waiter at a food stall, "
+                   "a helper in a repair workshop."),
+    "micro_enterprise": N_("You own a small business where up to 10 people work, you included: a noodle shop, "
+                           "a tailoring workshop, a grocery."),
+    "self_employed": N_("You work for yourself, without workers: a market vendor, a tuk-tuk or motodop driver, "
+                        "a hairdresser, a farmer selling produce."),
+}
+
 GENDERS = Vocabulary("gender", [
     Term("female", N_("Female"), 0),
     Term("male", N_("Male"), 1),

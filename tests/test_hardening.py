@@ -45,7 +45,7 @@ def test_nothing_with_personal_data_or_exact_counts_is_cached(app, outreach) -> 
                          (ministry, "/dashboard/export/by_category.csv?year=2024"), (ministry, "/api/v1/stats"),
                          (ministry, "/dashboard"), (app.test_client(), "/register"), (app.test_client(), "/api/v1/stats")):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
-    with app.test_client().get("/static/css/app.css") as static:
+    with app.test_client().get("/static/css/app.css", follow_redirects=True) as static:
         assert "no-store" not in (static.headers.get("Cache-Control") or "")
 
 

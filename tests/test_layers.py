@@ -15,7 +15,7 @@ GROUND = {"registry.config", "registry.database", "registry.extensions", "regist
           "registry.vocab", "registry.areas", "registry.spreadsheets"}
 # Whole packages on the ground floor: building blocks any feature may use (the PDF builder).
 GROUND_PACKAGES = {"registry.documents"}
-APP = {"registry", "registry.cli", "registry.models"}
+APP = {"registry", "registry.cli", "registry.models", "registry.sessions"}
 # Whole packages of the web layer, and web modules inside domain packages.
 WEB_PACKAGES = {"registry.api", "registry.dashboard", "registry.registration", "registry.web"}
 WEB_MODULES = {"views", "forms", "access", "scope"}

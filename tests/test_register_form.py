@@ -53,7 +53,7 @@ def test_successful_registration_gives_number_and_certificate(client, app) -> No
     html = certificate.get_data(as_text=True)
     assert number in html and "សុខ ដារា" in html
     assert "វិញ្ញាបនបត្រចុះឈ្មោះ" in html and "Certificate of registration" in html
-    with client.get("/static/css/certificate.css") as stylesheet:
+    with client.get("/static/css/certificate.css", follow_redirects=True) as stylesheet:
         assert "size: A4" in stylesheet.get_data(as_text=True)
     assert count_actors(app) == 1
 
@@ -203,3 +203,36 @@ def test_allowed_values_read_as_labels_in_the_form_and_with_codes_in_the_report(
     assert "Food service" in english and "food_service" not in english
     report = describe(errors[0], lambda m, **p: translate(m, "en", **p), with_codes=True)
     assert "Food service (food_service)" in report and report.startswith("Sector:")
+
+
+def test_area_messages_say_what_to_choose_on_the_form_and_what_to_write_in_a_file(client) -> None:  # type: ignore[no-untyped-def]
+    """The form offers lists, never a box for a code: its messages say which list to choose
+    from again; the import report keeps telling spreadsheet users they may write the code."""
+    from datetime import date
+
+    from registry.actors.validation import describe, validate_registration
+    from registry.i18n import translate
+
+    english = client.get("/register?lang=en")
+    assert english.status_code == 200
+    # A district left over from a province chosen before (the form sent without JavaScript).
+    errors = field_errors(post_form(client, province="12", district="0102", commune=""))
+    assert errors["district"] == "This district is not in the province chosen. Choose the district again from the list."
+    assert errors["commune"] == "Choose your commune from the list."
+    assert all("code" not in message for message in errors.values())
+    _reg, problems = validate_registration(valid_form(district="0102", commune=""), today=date(2025, 1, 1))
+    report = [describe(problem, lambda m, **p: translate(m, "en", **p), with_codes=True) for problem in problems]
+    assert any("0102" in line and "Check both fields" in line for line in report), report
+    assert any("write the official code" in line for line in report), report
+
+
+def test_each_category_has_a_line_of_everyday_examples_in_khmer_and_english(client) -> None:  # type: ignore[no-untyped-def]
+    khmer = client.get("/register").get_data(as_text=True)
+    english = client.get("/register?lang=en").get_data(as_text=True)
+    for code in ("employee", "micro_enterprise", "self_employed"):
+        hint = re.search(rf'aria-describedby="category-{code}-hint".*?<span class="hint" id="category-{code}-hint">([^<]+)</span>',
+                         english, re.S)
+        assert hint and hint.group(1).startswith("You "), code
+        khmer_hint = re.search(rf'<span class="hint" id="category-{code}-hint">([^<]+)</span>', khmer).group(1)
+        assert KHMER.search(khmer_hint) and not re.search("[A-Za-z]", khmer_hint), khmer_hint
+    assert "tuk-tuk" in english

@@ -12,8 +12,8 @@ from tests.helpers import PASSWORD, csrf_token, finish_sign_in, make_user, sign_
 LANDING = {"outreach": "/staff/imports", "ministry": "/dashboard", "admin": "/staff"}
 PAGES = {  # what each role may open, as the bar must offer it
     "outreach": {"/staff/imports", "/staff/account"},
-    "ministry": {"/dashboard", "/staff/account"},
-    "admin": {"/staff", "/staff/imports", "/dashboard", "/staff/accounts", "/staff/events", "/staff/account"},
+    "ministry": {"/dashboard", "/staff/tokens", "/staff/account"},
+    "admin": {"/staff", "/staff/imports", "/dashboard", "/staff/tokens", "/staff/accounts", "/staff/events", "/staff/account"},
 }
 BAR = re.compile(r'<nav class="staff-bar[^>]*>(.*?)</nav>', re.S)
 

@@ -27,11 +27,12 @@ def accepted(**overrides: object):  # type: ignore[no-untyped-def]
     return registration
 
 
-def rejected(field: str, **overrides: object) -> list[str]:
+def rejected(field: str, *, in_a_file: bool = False, **overrides: object) -> list[str]:
+    """The messages for `field`, as the form shows them or (`in_a_file`) as the import report does."""
     registration, errors = validate_registration(row(**overrides), today=TODAY)
     assert registration is None
     assert field in {e.field for e in errors}, errors
-    return [describe(e, lambda m, **p: translate(m, "en", **p)) for e in errors if e.field == field]
+    return [describe(e, lambda m, **p: translate(m, "en", **p), with_codes=in_a_file) for e in errors if e.field == field]
 
 
 @pytest.mark.parametrize(
@@ -194,14 +195,17 @@ def test_area_rejects_unknown_names_and_codes() -> None:
 
 
 def test_area_must_nest() -> None:
-    message = rejected("district", district="0203")[0]  # a district of Battambang
+    message = rejected("district", in_a_file=True, district="0203")[0]  # a district of Battambang
     assert "0203" in message and "province 02" in message
-    message = rejected("commune", commune="120201")[0]  # a commune of another Phnom Penh district
+    message = rejected("commune", in_a_file=True, commune="120201")[0]  # a commune of another Phnom Penh district
     assert "district 1202" in message
+    # On the form, where places are chosen from lists, the same problem says what to choose.
+    assert rejected("district", district="0203") == [
+        "District: This district is not in the province chosen. Choose the district again from the list."]
 
 
 def test_ambiguous_commune_name_asks_for_the_code() -> None:
-    message = rejected("commune", province="25", district="2503", commune="Kokir")[0]
+    message = rejected("commune", in_a_file=True, province="25", district="2503", commune="Kokir")[0]
     assert "code" in message
 
 

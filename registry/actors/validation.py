@@ -271,6 +271,25 @@ _AREA_MESSAGES = {
         N_("Commune %(value)s belongs to district %(parent)s, not to the district chosen. Check both fields."),
     ),
 }
+_REQUIRED_AREA = N_("Required. Choose from the list or write the official code.")
+_AMBIGUOUS_AREA = N_("Several places here are called “%(value)s”. Write the official code instead.")
+# What the messages above say to someone on the form, who picks places from lists and never
+# sees a code (a value off the list there is a district left from a province chosen before).
+def _form_wording() -> dict[tuple[str, str], str]:
+    wording: dict[tuple[str, str], str] = {}
+    for name, choose, again in (
+        ("province", N_("Choose your province from the list."), N_("Choose your province from the list.")),
+        ("district", N_("Choose your district from the list."),
+         N_("This district is not in the province chosen. Choose the district again from the list.")),
+        ("commune", N_("Choose your commune from the list."),
+         N_("This commune is not in the district chosen. Choose the commune again from the list.")),
+    ):
+        wording[(name, _REQUIRED_AREA)] = wording[(name, _AMBIGUOUS_AREA)] = choose
+        wording.update({(name, message): again for message in _AREA_MESSAGES[name] if message})
+    return wording
+
+
+_ON_THE_FORM = _form_wording()
 _FINDERS: dict[str, Callable[..., Any]] = {
     "province": areas.find_province,
     "district": areas.find_district,
@@ -294,14 +313,14 @@ def _area(*texts: str) -> tuple[tuple[str, str, str] | None, tuple[FieldError, .
         text = texts[position]
         not_found, elsewhere = _AREA_MESSAGES[name]
         if not text:
-            errors.append(FieldError(name, N_("Required. Choose from the list or write the official code.")))
+            errors.append(FieldError(name, _REQUIRED_AREA))
             continue
         if len(codes) != position:
             continue  # the parent is wrong: it is reported, this field cannot be checked yet
         try:
             codes.append(finder(*codes[-1:], text).code)
         except areas.AreaAmbiguous:
-            errors.append(FieldError(name, N_("Several places here are called “%(value)s”. Write the official code instead."), {"value": text[:60]}))
+            errors.append(FieldError(name, _AMBIGUOUS_AREA, {"value": text[:60]}))
         except areas.AreaElsewhere as exc:
             parent = exc.found.code[: len(exc.found.code) - 2]
             errors.append(FieldError(name, elsewhere or not_found, {"value": exc.found.code, "parent": parent}))
@@ -378,14 +397,16 @@ def describe(error: FieldError, translate: Callable[..., str], *, with_field: bo
              with_codes: bool = False) -> str:
     """The error as a sentence in the reader's language (`translate` is a gettext). A list
     of allowed values reads as their labels; `with_codes` adds each code in brackets (for
-    the import report, whose readers may write codes)."""
+    the import report, whose readers may write codes). Without it the reader is on the form,
+    where places are chosen from lists: an area message says what to choose."""
     params = dict(error.params)
+    message_id = error.message if with_codes else _ON_THE_FORM.get((error.field, error.message), error.message)
     kind = params.pop("vocabulary", None)
     if kind in _VOCABULARIES:
         labels = _VOCABULARIES[kind][0][0]
         params["choices"] = ", ".join(
             f"{translate(label)} ({code})" if with_codes else translate(label) for code, label in labels.items())
-    message = translate(error.message, **params)
+    message = translate(message_id, **params)
     if not with_field:
         return message
     return f"{translate(fields.ERROR_LABELS.get(error.field, error.field))}: {message}"

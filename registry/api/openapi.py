@@ -72,15 +72,33 @@ def _json(ref: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-def document() -> dict[str, Any]:
+_WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "RFC 6750: `Bearer realm=\"registry\"`, with "
+                                                        "`error=\"invalid_token\"` when a token was sent and refused, "
+                                                        "`error=\"insufficient_scope\", scope=\"…\"` on a 403 for a token",
+                                         "schema": {"type": "string", "pattern": "^Bearer realm=\"registry\""}}}
+TOKEN_FORMAT = "ier_<12 hex characters>_<43 characters of base64url>"
+
+
+def _security(scope: str | None, *, anonymous: bool) -> list[dict[str, list[str]]]:
+    """Who may call an operation: anyone (`{}`), a token (with the scope it needs: OpenAPI 3.1
+    allows role names for non-OAuth schemes), or a signed-in staff session."""
+    return ([{}] if anonymous else []) + [{"bearer": [scope] if scope else []}, {"staffSession": []}]
+
+
+def document(session_cookie: str = "session") -> dict[str, Any]:
     """The document. Errors, here and on unknown paths under /api/, are `Error` bodies in
-    the reader's language (`lang`, else Accept-Language, else Khmer)."""
-    errors = {"400": _json("Error", "A parameter is wrong: `error.field` names it, `error.message` says the fix"),
+    the reader's language (`lang`, else Accept-Language, else Khmer). `session_cookie`: the
+    name of the staff session's cookie (`__Host-session` with secure cookies)."""
+    errors = {"400": _json("Error", "A parameter is wrong (or holds an API token: tokens go in the Authorization "
+                                    "header only): `error.field` names it, `error.message` says the fix"),
               "404": _json("Error", "Not found (every unknown path under /api/ answers so)"),
               "405": _json("Error", "Method not allowed: the `Allow` header lists the methods that are",
                            ) | {"headers": {"Allow": {"description": "The methods allowed", "schema": {"type": "string"}}}},
               "429": _json("Error", "Too many requests") | {"headers": {"Retry-After": {
-                  "description": "Seconds to wait before trying again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}}}
+                  "description": "Seconds to wait before trying again", "schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
+              "401": _json("Error", "The Authorization header is not a working API token (malformed, unknown, revoked, "
+                                    "expired, or its account is disabled or may no longer use tokens)") | {"headers": _WWW_AUTHENTICATE}}
+    scope_403 = "An API token without the scope this needs (`error.field` is `scope`; the message names it)"
     return {
         "openapi": "3.1.0",
         "info": {
@@ -91,7 +109,11 @@ def document() -> dict[str, Any]:
                            "the same as one left out. Without a signed-in ministry "
                            "session, statistics are published as of month ends only and protected: every figure adds "
                            "up from one perturbed table, small figures are suppressed, and the ministry's headline "
-                           "(country total and totals by category) is exact (see `protection` and `exact`).",
+                           "(country total and totals by category) is exact (see `protection` and `exact`). "
+                           "Programs send an API token (`Authorization: Bearer …`, made by ministry staff at /staff/tokens): "
+                           "it acts as the account that made it, as that account is now, within its scopes (`statistics`; "
+                           "`exact_counts`: the exact figures ministry staff see; `dhis2`), and is rate-limited on its own. "
+                           "Every request made with a token is recorded in the event log.",
         },
         "paths": {
             "/api/v1/stats": {"get": {
@@ -111,28 +133,48 @@ def document() -> dict[str, Any]:
                     _param("gender", "Gender", _choice(vocab.GENDERS)),
                     _LANG,
                 ],
+                "security": _security("statistics", anonymous=True),
                 "responses": {"200": _json("Stats", "The statistics (public: by_month lists the months of as_of's year; "
                                                     "no by_day)"),
-                              "403": _json("Error", "The account is limited to another province"), **errors},
+                              "403": _json("Error", "The account (or the token's account) is limited to another province "
+                                                    "(`error.field`: `province`); or: " + scope_403) | {
+                                  "headers": _WWW_AUTHENTICATE}, **errors},
             }},
             "/api/v1/indicators": {"get": {
                 "summary": "The ministry's annual indicators of a year (default: the latest)",
                 "parameters": [_param("year", "Four-digit year", _pattern("[0-9]{4}")), _LANG],
-                "responses": {"200": _json("Indicators", "The indicators"), **errors},
+                "security": _security("statistics", anonymous=True),
+                "responses": {"200": _json("Indicators", "The indicators"),
+                              "403": _json("Error", scope_403) | {"headers": _WWW_AUTHENTICATE}, **errors},
             }},
             "/api/v1/dhis2/dataValueSet": {"get": {
-                "summary": "New registrations of a period as a DHIS2 dataValueSet (ministry staff only)",
+                "summary": "New registrations of a period as a DHIS2 dataValueSet (ministry staff, or a token with `dhis2`)",
                 "parameters": [_param("period", "DHIS2 period: YYYY (a year) or YYYYMM (a month, 01-12), years 2000-2100 "
                                                 "(others: 400); default this year",
                                       _pattern("[0-9]{4}(0[1-9]|1[0-2])?")), _LANG],
+                "security": _security("dhis2", anonymous=False),
                 "responses": {"200": _json("DataValueSet", "Import into DHIS2 with idScheme=CODE"),
-                              "401": _json("Error", "Not signed in"), "403": _json("Error", "Not ministry staff"), **errors},
+                              **errors,
+                              "401": _json("Error", "No API token and not signed in, or a token that does not work"
+                                           ) | {"headers": _WWW_AUTHENTICATE},
+                              "403": _json("Error", "Signed in but not ministry staff; or: " + scope_403) | {
+                                  "headers": _WWW_AUTHENTICATE}},
             }},
-            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "security": _security(None, anonymous=True),
+                                             "responses": {
                 "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}},
-                **{code: errors[code] for code in ("405", "429")}}}},
+                **{code: errors[code] for code in ("400", "401", "405", "429")}}}},
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": TOKEN_FORMAT,
+                       "description": "An API token, made (shown once) by ministry or admin staff at /staff/tokens, "
+                                     "sent as `Authorization: Bearer " + TOKEN_FORMAT + "` (never in the address). It "
+                                     "acts as its creator now (role, province limit, enabled) within its scopes, "
+                                     "until it expires (at most a year) or is revoked. Scopes: `statistics` "
+                                     "(stats and indicators), `exact_counts` (exact stats, with `statistics`), `dhis2`."},
+            "staffSession": {"type": "apiKey", "in": "cookie", "name": session_cookie,
+                             "description": "A signed-in staff session (a browser; ministry and admin staff get exact counts)"},
+        }, "schemas": {
             "Cell": _CELL,
             "Stats": {
                 "type": "object",

@@ -1,17 +1,20 @@
 """JSON API v1: public statistics (protected), indicators, DHIS2 export, OpenAPI document.
 
 A parameter given empty (`?year=`) is the same as one left out; its errors (every status,
-unknown paths too) are JSON bodies made by the app's error handlers (registry/__init__.py)."""
+unknown paths too) are JSON bodies made by the app's error handlers (registry/__init__.py).
+Callers: anyone, signed-in staff (session cookie), or a program with an API token
+(`Authorization: Bearer`, api/bearer.py), rate-limited per token."""
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from registry import clock
+from registry.api.bearer import check_token, needs_scope, record_token_use
 from registry.events.views import record_refusal
 from registry.extensions import db, limiter
 from registry.i18n import N_, current_locale
@@ -19,10 +22,15 @@ from registry.indicators import services as indicators
 from registry.stats.dhis2 import data_value_set, parse_period
 from registry.stats.present import as_json
 from registry.stats.queries import QueryError, make_query
-from registry.stats.scope import answer, current_scope
+from registry.stats.scope import answer, current_scope, export_scope
+from registry.tokens.access import caller_key, current_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(check_token)
+bp.after_request(record_token_use)
 AREA_PARAMS = ("province", "district", "commune")
+READ_LIMIT = "120 per minute"  # per address; per token for a program with one
+EXPORT_LIMIT = "60 per minute"
 
 
 def error(field: str, message: str, status: int = 400) -> tuple[Response, int]:
@@ -56,7 +64,8 @@ def requested_area() -> str:
 
 
 @bp.get("/stats")
-@limiter.limit("120 per minute")
+@limiter.limit(READ_LIMIT, key_func=caller_key)
+@needs_scope("statistics")
 def stats() -> Any:
     """Staff: exact counts over any period. Everyone else: whole months, protected
     (registry.stats.disclosure); `since` or an as_of that is not a month end is a 400."""
@@ -66,7 +75,8 @@ def stats() -> Any:
         query = make_query(area=area, category=request.args.get("category"), gender=request.args.get("gender"),
                            since=_date("since"), as_of=_date("as_of"))
         if not scope.allows(query.area):
-            record_refusal()
+            if current_token() is None:  # a token's request is recorded as its use, with the 403
+                record_refusal()
             return error("province", _("Your account sees province %(province)s only.", province=scope.province), 403)
         if scope.exact and query.as_of and query.as_of > clock.today():
             query = replace(query, as_of=clock.today())  # nobody is registered in the future
@@ -77,7 +87,8 @@ def stats() -> Any:
 
 
 @bp.get("/indicators")
-@limiter.limit("120 per minute")
+@limiter.limit(READ_LIMIT, key_func=caller_key)
+@needs_scope("statistics")
 def indicator_list() -> Any:
     text = (request.args.get("year") or "").strip()
     years = indicators.years(db.session)
@@ -101,8 +112,10 @@ def indicator_list() -> Any:
 
 
 @bp.get("/dhis2/dataValueSet")
+@limiter.limit(EXPORT_LIMIT, key_func=caller_key)
+@needs_scope("dhis2")
 def dhis2() -> Any:
-    scope = current_scope()
+    scope = export_scope()
     if not scope.exact:
         abort(403 if scope.signed_in else 401)
     try:
@@ -113,7 +126,8 @@ def dhis2() -> Any:
 
 
 @bp.get("/openapi.json")
+@limiter.limit(READ_LIMIT, key_func=caller_key)
 def openapi() -> Any:
     from registry.api.openapi import document
 
-    return jsonify(document())
+    return jsonify(document(current_app.config["SESSION_COOKIE_NAME"]))

@@ -41,6 +41,10 @@ KINDS: dict[str, str] = {
     "account_disabled": N_("Account disabled"),
     "account_enabled": N_("Account enabled"),
     "session_expired": N_("Session expired"),
+    "api_token_created": N_("API token made"),
+    "api_token_revoked": N_("API token revoked"),
+    "api_token_used": N_("API token used"),
+    "api_token_refused": N_("API token refused (revoked, expired or its account changed)"),
 }
 
 

@@ -13,6 +13,7 @@ from registry.stats.disclosure import Answer
 from registry.stats.present import exact_answer
 from registry.stats.public import current_release, last_month_end, public_answer, public_query
 from registry.stats.queries import Query, statistics
+from registry.tokens.access import current_token
 
 EXACT_ROLES = ("ministry", "admin")
 
@@ -34,9 +35,23 @@ PUBLIC = Scope(False, None)  # what anyone may see (the public page shows it to 
 
 
 def current_scope() -> Scope:
+    """A token acts as its creator now (ministry or admin, checked with the token): exact counts
+    with its `exact_counts` scope, within the creator's province limit."""
+    token = current_token()
+    if token is not None:
+        return Scope("exact_counts" in token.scopes, token.province, True)
     if current_user.is_authenticated and current_user.role in EXACT_ROLES:
         return Scope(True, current_user.province_code, True)
     return Scope(False, None, bool(current_user.is_authenticated))
+
+
+def export_scope() -> Scope:
+    """Who may take the DHIS2 export (exact counts): ministry staff signed in, or a token with
+    the `dhis2` scope, within the creator's province limit."""
+    token = current_token()
+    if token is not None:
+        return Scope("dhis2" in token.scopes, token.province, True)
+    return current_scope()
 
 
 def answer(scope: Scope, query: Query) -> Answer:

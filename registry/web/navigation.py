@@ -24,6 +24,7 @@ STAFF_PAGES = (
     StaffPage("staff.home", N_("Staff home"), N_("Where an administrator starts.")),
     StaffPage("imports.index", N_("Imports"), N_("Upload registrations collected in the field and follow their imports.")),
     StaffPage("dashboard.index", N_("Dashboard"), N_("Registry counts and the ministry's indicators, with exports.")),
+    StaffPage("tokens.index", N_("API tokens"), N_("Tokens for programs that read the API (DHIS2, scripts): make and revoke them.")),
     StaffPage("accounts.index", N_("Staff accounts"), N_("Reset passwords and authenticator apps, disable and enable accounts.")),
     StaffPage("events.index", N_("Event log"), N_("Every sign-in, refusal, export, download and change.")),
     StaffPage("accounts.account", N_("Your account"), N_("Change your password, make new recovery codes.")),
