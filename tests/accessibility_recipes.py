@@ -20,6 +20,7 @@ AUDIENCES = ("signed out",) + ROLES
 # GET routes that are no HTML page (POST-only routes are no GET route and need no entry).
 NOT_PAGES = {
     "static": "CSS, scripts, fonts",
+    "stale_static": "a redirect from an old static address to the current one",
     "favicon": "an image",
     "api.dhis2": "JSON", "api.indicator_list": "JSON", "api.openapi": "JSON", "api.stats": "JSON",
     "registration.district_options": "JSON for the form's script",
@@ -148,6 +149,24 @@ def account_states(tour: Tour) -> None:
     tour.check("every field wrong")
 
 
+def tokens_states(tour: Tour) -> None:
+    page = tour.page
+    tour.goto("/staff/tokens")
+    tour.check()
+    tour.submit("#make-token", 422)  # no name, no scope, no lifetime
+    tour.check("nothing chosen")
+    # A name, as people give them: what people type is of no language the page can know, and the
+    # language-of-parts check lets capitalised names pass in either language.
+    page.fill("#name", f"DHIS2 Server {tour.lang.upper()}")
+    page.locator("input[name=scopes]").first.check()
+    page.locator("input[name=days]").first.check()
+    tour.submit("#make-token", 200)
+    tour.check("a new token")
+    tour.goto("/staff/tokens")
+    tour.submit("button.revoke", 200)
+    tour.check("a token revoked")
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
     "registration.register": register_states,
     "registration.status": status_states,
@@ -161,6 +180,7 @@ RECIPES: dict[str, Callable[[Tour], None]] = {
     "imports.index": imports_states,
     "imports.batch": batch_states,
     "accounts.account": account_states,
+    "tokens.index": tokens_states,
 }
 
 
