@@ -26,6 +26,7 @@ NOT_PAGES = {
     "registration.district_options": "JSON for the form's script",
     "registration.commune_options": "JSON for the form's script",
     "imports.progress": "JSON for the batch page's script",
+    "registration.certificate_pdf": "a PDF download (the certificate page it mirrors is checked)",
     "imports.report": "a CSV download",
     "imports.template": "a CSV or XLSX download",
     "dashboard.export": "a CSV or XLSX download",
