@@ -15,7 +15,10 @@ _shared = not _storage.startswith("memory://")
 bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 if _shared else 1))
 threads = int(os.environ.get("REGISTRY_THREADS", 8))
-accesslog = "-"  # paths only: no personal data travels in URLs
+accesslog = "-"
+# Path only: no query string and no referrer (a token or a search term wrongly put in an
+# address by a client must not reach the log).
+access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss'
 control_socket_disable = True  # nothing written outside the project (gunicorn's default is a socket in ~/.gunicorn)
 
 
