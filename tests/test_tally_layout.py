@@ -53,7 +53,8 @@ def test_the_layout_has_room_for_what_the_next_issues_need() -> None:
     assert 1 << tally.WIDTH["category"] >= 16
     assert 1 << tally.WIDTH["value"] >= 256
     assert 1 << tally.WIDTH["dimension"] > len(tally.DIMENSIONS)  # a fifth dimension fits
-    assert set(tally.FLOWS) == {"arrived", "left"}
+    assert set(tally.FLOWS) == {"arrived", "left", "moved_in", "moved_out"}
+    assert max(tally.FLOWS.values()) < 1 << tally.WIDTH["flow"]
     assert sum(tally.WIDTH.values()) <= tally.KEY_BITS
 
 

@@ -148,7 +148,8 @@ def document(session_cookie: str = "session") -> dict[str, Any]:
                               "403": _json("Error", scope_403) | {"headers": _WWW_AUTHENTICATE}, **errors},
             }},
             "/api/v1/dhis2/dataValueSet": {"get": {
-                "summary": "New registrations of a period as a DHIS2 dataValueSet (ministry staff, or a token with `dhis2`)",
+                "summary": "New registrations (IE_REG_*), exits (IE_EXIT_*) of a period and the people active at its end"
+                           " (IE_ACTIVE_*), by category, as a DHIS2 dataValueSet (ministry staff, or a token with `dhis2`)",
                 "parameters": [_param("period", "DHIS2 period: YYYY (a year) or YYYYMM (a month, 01-12), years 2000-2100 "
                                                 "(others: 400); default this year",
                                       _pattern("[0-9]{4}(0[1-9]|1[0-2])?")), _LANG],
