@@ -81,6 +81,11 @@ MAX_AREA_CODE = 999_999
 DIMENSIONS_AT: dict[int, tuple[str, ...]] = {0: tuple(DIMENSIONS), 1: tuple(DIMENSIONS), 2: ("total",), 3: ("total",)}
 
 
+class TallyMismatch(RuntimeError):
+    """A count taken back from a cell that holds none: the tally and the data disagree
+    (repair with `flask rebuild-tally`)."""
+
+
 class LayoutError(RuntimeError):
     """A value that does not fit its field of the tally key."""
 
@@ -194,17 +199,27 @@ def adjust(session: Session, changes: Mapping[tuple[str, Fine], int]) -> None:
 
     Keys are written in order: neighbouring keys share pages, so the upserts walk the
     index once, and concurrent writers take the rows' locks in the same order.
+    Additions are upserts; take-backs are UPDATEs of rows that must exist (both databases
+    check the CHECK n >= 0 on an upsert's proposed row before seeing the conflict, so a
+    negative upsert would fail even where the row holds enough). A take-back from a row
+    that is not there means the tally and the data disagree: it raises.
     """
     rows = increments(changes)
     if not rows:
         return
     connection = session.connection()
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO actor_tally (key, n) VALUES ({mark}, {mark})"
-        " ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n",
-        sorted(rows.items()),
-    )
+    ordered = sorted(rows.items())
+    upsert = (f"INSERT INTO actor_tally (key, n) VALUES ({mark}, {mark})"
+              " ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n")
+    if all(n > 0 for _key, n in ordered):  # registrations: one executemany
+        connection.exec_driver_sql(upsert, ordered)
+        return
+    for key, n in ordered:  # a lifecycle change (one person's timeline): row by row, in key order
+        if n > 0:
+            connection.exec_driver_sql(upsert, [(key, n)])
+        elif connection.exec_driver_sql(f"UPDATE actor_tally SET n = n + {mark} WHERE key = {mark}", (n, key)).rowcount != 1:
+            raise TallyMismatch(key)
 
 
 class Cell(NamedTuple):
