@@ -402,3 +402,51 @@ def test_random_operations_always_match_an_independent_count(app, seed: int) -> 
                 _compare(session, model)
         _compare(session, model)
     assert applied["ok"] > 30  # the sequence did real work
+
+
+def test_concurrent_changes_of_one_person_move_the_counts_once_each(app) -> None:  # type: ignore[no-untyped-def]
+    """Writers changing the same person at once (two staff members, two workers): the actor
+    row is locked, so each change starts from the one committed before it."""
+    import threading
+
+    with app.app_context():
+        actor_id = _register(db.session, 31).id
+        db.session.commit()
+    writers, rounds = 4, 5
+    start = threading.Barrier(writers)
+    failures: list[BaseException] = []
+    done: list[str] = []
+
+    def writer(worker: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for i in range(rounds):
+                    actor = db.session.get(Actor, actor_id)
+                    values = ({"category": ("employee", "self_employed")[(worker + i) % 2]} if worker % 2
+                              else {"commune": COMMUNES[(worker + i) % len(COMMUNES)]})
+                    try:
+                        lifecycle.correct(db.session, actor, values, f"writer {worker}", None, now=NOW)
+                        db.session.commit()
+                        done.append("ok")
+                    except lifecycle.ChangeRefused:  # already so: nothing to change
+                        db.session.rollback()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert done
+    with app.app_context():
+        actor = db.session.get(Actor, actor_id)
+        stats = statistics(db.session, Query(as_of=date(2025, 1, 1)))
+        assert stats.total == 1
+        assert {k: v for k, v in stats.breakdowns["by_category"].items() if v} == {actor.category: 1}
+        assert {k: v for k, v in stats.breakdowns["by_area"].items() if v} == {actor.province_code: 1}
+        events = db.session.execute(sa.text("SELECT count(*) FROM event WHERE kind = 'actor_corrected'")).scalar_one()
+        assert events == len(done)
+        _rebuild_matches(db.session)
