@@ -286,6 +286,7 @@ def correct(session: Session, actor: Actor, values: Mapping[str, Any], reason: s
     if not changed:
         raise ChangeRefused([FieldError("values", N_("Nothing would change: the record already holds these values."))])
     segments, before = _current_entries(session, actor)
+    unchanged = list(segments)
     if effective is not None:
         fixed = [name for name in changed if name in CORRECTED_ONLY]
         if fixed:
@@ -311,7 +312,8 @@ def correct(session: Session, actor: Actor, values: Mapping[str, Any], reason: s
     for name in Registration._fields:
         setattr(actor, name, getattr(reg, name))
     _flush_identity(session)
-    _replace_timeline(session, actor, before, segments)
+    if segments != unchanged or any(name in changed for name in ("gender", "date_of_birth")):
+        _replace_timeline(session, actor, before, segments)  # else (a phone, a name…) the counts do not move
     kind = "change" if effective is not None else "correction"
     _history(session, actor, by, via, now, kind, reason, [(name, old[name], getattr(reg, name)) for name in changed], effective)
     _event(session, "actor_changed" if effective is not None else "actor_corrected", actor, by, via, now,
