@@ -91,6 +91,13 @@ def test_three_leaving_in_2025_leave_2024_at_1185_and_lower_2025_by_three(app, r
     html = client.get("/dashboard?year=2024&lang=en").get_data(as_text=True)
     row = html.split('id="indicator-IE_ACTORS_TOTAL"')[1].split("</tr>")[0]
     assert ">1,185</td>" in row
+    public = app.test_client()  # the public release follows the same rule
+    payload = public.get("/api/v1/stats?as_of=2024-12-31").get_json()
+    assert payload["total"] == {"count": 1185, "suppressed": False, "exact": True}
+    assert {c["code"]: c["count"] for c in payload["breakdowns"]["by_category"]} == {
+        "employee": 168, "micro_enterprise": 159, "self_employed": 858}
+    january = public.get("/api/v1/stats?as_of=2025-01-31").get_json()["total"]["count"]
+    assert 1182 - 2 <= january <= 1182  # three left: the headline is never above the truth
     # DHIS2: exits and the active count at the period's end are separate data elements.
     values = client.get("/api/v1/dhis2/dataValueSet?period=2025").get_json()["dataValues"]
     provinces = [v for v in values if len(v["orgUnit"]) == 2]
