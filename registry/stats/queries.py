@@ -52,8 +52,8 @@ class Query:
     area: str = ""  # '' (the country) or a province, district or commune code
     category: str | None = None
     gender: str | None = None
-    since: date | None = None  # registered on or after (None: from the start)
-    as_of: date | None = None  # registered on or before (None: today)
+    since: date | None = None  # flows on or after (None: from the start: the active count)
+    as_of: date | None = None  # active on this date (None: today)
 
     @property
     def level(self) -> int:
@@ -182,7 +182,7 @@ def _zeros(name: str) -> dict[str, int]:
 
 
 def counts_by_category(session: Session, as_of: date | None = None) -> dict[str, int]:
-    """Actors registered on or before `as_of` (all when None), per category, zeros included."""
+    """Actors active on `as_of` (today when None), per category, zeros included."""
     return statistics(session, Query(as_of=as_of), with_areas=False).breakdowns["by_category"]
 
 
