@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Mapping, Protocol, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,9 @@ SEGMENT_FIELDS = ("commune_code", "category", "sector")
 # Corrected only, never changed from a date.
 CORRECTED_ONLY = ("gender", "date_of_birth", "registered_on")
 MAX_TEXT = 500
+# Written as SQL text, not a bound parameter: SQLite uses a partial index only when the
+# query's WHERE spells out the index's condition literally.
+ACTIVE = text("actor.status = 'active'")
 
 
 class Staff(Protocol):
@@ -140,11 +143,12 @@ def _replace_timeline(session: Session, actor: Actor, before: Counter[tuple[str,
     for key, n in before.items():
         delta[key] -= n
     adjust(session, {k: n for k, n in delta.items() if n})
+    # Core statements, not ORM units of work: a change costs about what a registration does.
     session.execute(delete(ActorSegment).where(ActorSegment.actor_id == actor.id))
-    session.add_all(ActorSegment(actor_id=actor.id, start=s.start, end_on=s.end, commune_code=s.commune_code,
-                                 category=s.category, sector=s.sector, in_flow=s.in_flow, out_flow=s.out_flow)
-                    for s in segments)
-    session.flush()
+    if segments:
+        session.execute(insert(ActorSegment), [
+            {"actor_id": actor.id, "start": s.start, "end_on": s.end, "commune_code": s.commune_code,
+             "category": s.category, "sector": s.sector, "in_flow": s.in_flow, "out_flow": s.out_flow} for s in segments])
 
 
 def _current_entries(session: Session, actor: Actor) -> tuple[list[Segment], Counter[tuple[str, Fine]]]:
@@ -207,12 +211,12 @@ def _raw(actor: Actor) -> dict[str, Any]:
 def _conflict(session: Session, actor: Actor, reg: Registration) -> Actor | None:
     """Another ACTIVE registration that `reg` would be the same person as (the identity
     rule; one query per partial index, each spelling out its condition)."""
-    queries = [select(Actor).where(Actor.category == reg.category, Actor.phone == reg.phone, Actor.status == "active",
+    queries = [select(Actor).where(Actor.category == reg.category, Actor.phone == reg.phone, ACTIVE,
                                    condition, Actor.id != actor.id)
                for condition in (Actor.national_id.is_(None), Actor.national_id.is_not(None))]
     if reg.national_id:
         queries.append(select(Actor).where(Actor.category == reg.category, Actor.national_id == reg.national_id,
-                                           Actor.national_id.is_not(None), Actor.status == "active", Actor.id != actor.id))
+                                           Actor.national_id.is_not(None), ACTIVE, Actor.id != actor.id))
     for query in queries:
         for other in session.scalars(query):
             if same_person(reg, other):
@@ -234,10 +238,10 @@ def _flush_identity(session: Session) -> None:
 def _history(session: Session, actor: Actor, by: Staff | None, via: str, now: datetime, kind: str, reason: str,
              changes: Sequence[tuple[str | None, object, object]], effective: date | None = None,
              other: Actor | None = None) -> None:
-    session.add_all(ActorChange(actor_id=actor.id, at=now, staff_user_id=by.id if by else None, via=via, kind=kind,
-                                field=name, old=_text(old), new=_text(new), reason=reason, effective=effective,
-                                other_actor_id=other.id if other else None)
-                    for name, old, new in changes)
+    session.execute(insert(ActorChange), [
+        {"actor_id": actor.id, "at": now, "staff_user_id": by.id if by else None, "via": via, "kind": kind,
+         "field": name, "old": _text(old), "new": _text(new), "reason": reason, "effective": effective,
+         "other_actor_id": other.id if other else None} for name, old, new in changes])
 
 
 def _text(value: object) -> str | None:
@@ -311,7 +315,8 @@ def correct(session: Session, actor: Actor, values: Mapping[str, Any], reason: s
     old = {name: getattr(actor, name) for name in changed}
     for name in Registration._fields:
         setattr(actor, name, getattr(reg, name))
-    _flush_identity(session)
+    if actor.status == "active" and any(name in changed for name in ("category", "national_id", "phone", "date_of_birth", "full_name")):
+        _flush_identity(session)  # a race the look-up could not see ends as a conflict, not an error
     if segments != unchanged or any(name in changed for name in ("gender", "date_of_birth")):
         _replace_timeline(session, actor, before, segments)  # else (a phone, a name…) the counts do not move
     kind = "change" if effective is not None else "correction"

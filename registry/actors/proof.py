@@ -18,7 +18,7 @@ from datetime import date
 
 from flask import current_app
 from limits import parse_many
-from sqlalchemy import select, union_all
+from sqlalchemy import select, text, union_all
 from sqlalchemy.orm import Session
 
 from registry import vocab
@@ -77,7 +77,7 @@ def recover(session: Session, phone: str, date_of_birth: date, name_key: str) ->
     halves = [
         select(Actor.id).where(Actor.category.in_(vocab.CATEGORIES.stored_codes), Actor.phone == phone,
                                Actor.date_of_birth == date_of_birth, Actor.name_key == name_key, with_or_without,
-                               Actor.status == "active")
+                               text("actor.status = 'active'"))  # literal: SQLite's partial indexes need it
         for with_or_without in (Actor.national_id.is_(None), Actor.national_id.is_not(None))
     ]
     ids = list(session.scalars(union_all(*halves)))

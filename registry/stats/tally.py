@@ -215,10 +215,19 @@ def adjust(session: Session, changes: Mapping[tuple[str, Fine], int]) -> None:
     if all(n > 0 for _key, n in ordered):  # registrations: one executemany
         connection.exec_driver_sql(upsert, ordered)
         return
-    for key, n in ordered:  # a lifecycle change (one person's timeline): row by row, in key order
+    take = f"UPDATE actor_tally SET n = n + {mark} WHERE key = {mark}"
+    if connection.dialect.name == "sqlite":  # one writer at a time: no lock order to keep
+        taken = [(n, key) for key, n in ordered if n < 0]
+        added = [(key, n) for key, n in ordered if n > 0]
+        if taken and connection.exec_driver_sql(take, taken).rowcount != len(taken):
+            raise TallyMismatch([key for _n, key in taken])
+        if added:
+            connection.exec_driver_sql(upsert, added)
+        return
+    for key, n in ordered:  # a lifecycle change (one person's timeline): row by row, in key order (no deadlock)
         if n > 0:
             connection.exec_driver_sql(upsert, [(key, n)])
-        elif connection.exec_driver_sql(f"UPDATE actor_tally SET n = n + {mark} WHERE key = {mark}", (n, key)).rowcount != 1:
+        elif connection.exec_driver_sql(take, (n, key)).rowcount != 1:
             raise TallyMismatch(key)
 
 
