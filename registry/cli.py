@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from registry import clock
+from registry.actors.commands import actors
 from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import DEFAULT_LOCALE, LOCALES, translate
@@ -34,11 +35,11 @@ TERMINAL_LOCALE = "en"  # what the commands print for operators; the reports the
 
 @click.command("stats")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Count actors registered on or before this date (YYYY-MM-DD).")
+              help="Count actors active on this date: registered on or before it and not deactivated by then (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
 def stats_command(as_of: datetime | None, as_json: bool) -> None:
-    """Count registered actors, in total and by category."""
+    """Count active registered actors, in total and by category ("active as of the date")."""
     figures = summary(db.session, as_of.date() if as_of else None)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
@@ -258,4 +259,4 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
             rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
-            revoke_token_command]
+            revoke_token_command, actors]

@@ -149,3 +149,50 @@ def test_names_with_invisible_characters_are_recomputed_and_conflicts_reported(s
     assert names["0000000057"] == "កែវមុន្នី"  # cleaned
     assert names["0000000046"] == "so\u034fkdara"  # left for the duplicate review…
     assert "registration 0000000046 is the same person as 0000000013" in capsys.readouterr().err  # …and reported
+
+
+def test_lifecycle_revision_counts_everyone_active_and_refuses_to_downgrade_past_a_deactivation(scratch_url: str) -> None:
+    """0010_actor_lifecycle: every existing registration is active and counted in the
+    four-flow layout; the identity indexes cover active registrations only; a downgrade
+    with a deactivated registration is refused (0009 could not hold it), without one it
+    returns to the one-flow layout."""
+    app = make_app(scratch_url)
+    with app.app_context():
+        upgrade(revision="0009_api_tokens")
+        with db.engine.begin() as connection:
+            _insert_people(connection)
+            _count_as_of("0009_api_tokens", connection)
+        before = _tally()
+        db.session.remove()
+        upgrade(revision="0010_actor_lifecycle")
+        assert db.session.execute(sa.text("SELECT DISTINCT status FROM actor")).scalars().all() == ["active"]
+        assert statistics(db.session, Query(as_of=date(2025, 1, 31))).total == 3
+        assert _tally() != before  # the same counts under wider keys
+        db.session.remove()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE actor SET status = 'deactivated', status_reason = 'error' WHERE id = 1"))
+            # The same person registers again: allowed, the earlier registration is not active.
+            again = dict(zip(("id", "number"), (4, "0000000046")))
+            connection.execute(sa.text(
+                "INSERT INTO actor (id, registration_number, category, full_name, name_key, gender, date_of_birth,"
+                " national_id, phone, province_code, district_code, commune_code, sector, channel, registered_on,"
+                " created_at, consented_at) SELECT :id, :number, category, full_name, name_key, gender, date_of_birth,"
+                " national_id, phone, province_code, district_code, commune_code, sector, channel, registered_on,"
+                " created_at, consented_at FROM actor WHERE id = 1"), again)
+            with pytest.raises(sa.exc.IntegrityError):  # but not twice while active
+                with connection.begin_nested():
+                    connection.execute(sa.text(
+                        "INSERT INTO actor (id, registration_number, category, full_name, name_key, gender, date_of_birth,"
+                        " national_id, phone, province_code, district_code, commune_code, sector, channel, registered_on,"
+                        " created_at, consented_at) SELECT 5, '0000000057', category, full_name, name_key, gender,"
+                        " date_of_birth, national_id, phone, province_code, district_code, commune_code, sector, channel,"
+                        " registered_on, created_at, consented_at FROM actor WHERE id = 4"))
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's RuntimeError and exits 1
+            downgrade(revision="0009_api_tokens")
+        assert db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0010_actor_lifecycle"
+        db.session.remove()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM actor WHERE id = 4"))
+            connection.execute(sa.text("UPDATE actor SET status = 'active', status_reason = NULL WHERE id = 1"))
+        downgrade(revision="0009_api_tokens")
+        assert _tally() == before

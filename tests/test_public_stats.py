@@ -222,7 +222,11 @@ def test_dhis2_data_value_set_for_staff_only(loaded) -> None:  # type: ignore[no
     payload = staff.get("/api/v1/dhis2/dataValueSet?period=202412").get_json()
     schema_validator(staff, "DataValueSet").validate(payload)
     province_17 = [v for v in payload["dataValues"] if v["orgUnit"] == "17"]
+    # New registrations of the period and the people active at its end: separate elements
+    # (nobody has left, so no IE_EXIT_*; tests/test_lifecycle.py covers exits).
     assert province_17 == [{"dataElement": "IE_REG_EMPLOYEE", "categoryOptionCombo": "IE_SEX_FEMALE",
+                            "orgUnit": "17", "period": "202412", "value": "7"},
+                           {"dataElement": "IE_ACTIVE_EMPLOYEE", "categoryOptionCombo": "IE_SEX_FEMALE",
                             "orgUnit": "17", "period": "202412", "value": "7"}]
     assert {v["orgUnit"] for v in payload["dataValues"]} >= {"12", "1201", "01", "0102"}
     assert staff.get("/api/v1/dhis2/dataValueSet?period=2024-12").status_code == 400

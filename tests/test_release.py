@@ -111,3 +111,43 @@ def test_the_release_changes_only_when_a_completed_month_does(app, runner, tmp_p
     assert runner.invoke(args=["import-actors", str(write_csv(tmp_path / "c.csv", [good(200, registered_on="2024-12-11")]))]).exit_code == 0
     client.get("/api/v1/stats")
     assert app.extensions["registry.public_release"]["release"] is not release
+
+
+@pytest.mark.parametrize("seed, n", [(5, 60), (6, 800)])
+def test_people_leaving_keep_the_release_within_its_bounds(seed: int, n: int) -> None:
+    """Deactivations (registry.actors.lifecycle) are negative arrivals of their month: the
+    table still adds up, stays within MAX_DIFFERENCE of the truth, never below 0, is 0 where
+    nobody is left, and the country headline never above the truth. (A published count may
+    now fall: by the month's departures.)"""
+    rng = random.Random(seed)
+    people = random_people(seed, n)
+    leaving = {i: rng.randrange(person[3] + 1, MONTHS + 3) for i, person in enumerate(people) if rng.random() < 0.4}
+    communes: defaultdict = defaultdict(lambda: defaultdict(int))
+    values: defaultdict = defaultdict(lambda: defaultdict(int))
+    truth: defaultdict = defaultdict(lambda: [0] * MONTHS)
+    for i, (commune, category, gender, t, attributes) in enumerate(people):
+        end = leaving.get(i, MONTHS)
+        for key, months in [((commune, category, gender), communes)] + [
+                ((commune[:2], d, v, category, gender), values) for d, v in attributes.items()]:
+            months[key][t] += 1
+            if end < MONTHS:
+                months[key][end] -= 1
+        for code in ("", commune[:2], commune[:4], commune):
+            for at in range(t, min(end, MONTHS)):
+                truth[(code, category, gender)][at] += 1
+    strip = lambda d: {k: {t: n for t, n in v.items() if n} for k, v in d.items()}  # noqa: E731
+    release = build(strip(communes), strip(values), FIRST, LAST, b"k" * 32)
+    for key, series in release.stocks.items():
+        for t in range(MONTHS):
+            assert abs(series[t] - truth[key][t]) <= MAX_DIFFERENCE and series[t] >= 0, (key, t)
+            assert truth[key][t] > 0 or series[t] == 0, (key, t)
+        code, category, gender = key
+        if len(code) < 6:
+            below = [s for (c, cat, g), s in release.stocks.items()
+                     if (cat, g) == (category, gender) and len(c) == len(code) + 2 and c.startswith(code)]
+            assert [sum(s[t] for s in below) for t in range(MONTHS)] == series, key
+    for category in vocab.CATEGORIES:
+        for t in range(MONTHS):
+            shown = sum(release.at(release.stocks.get(("", category, g)), t) for g in vocab.GENDERS)
+            true = sum(truth[("", category, g)][t] for g in vocab.GENDERS)
+            assert true - MAX_DIFFERENCE <= shown <= true

@@ -53,7 +53,8 @@ def test_the_layout_has_room_for_what_the_next_issues_need() -> None:
     assert 1 << tally.WIDTH["category"] >= 16
     assert 1 << tally.WIDTH["value"] >= 256
     assert 1 << tally.WIDTH["dimension"] > len(tally.DIMENSIONS)  # a fifth dimension fits
-    assert set(tally.FLOWS) == {"arrived", "left"}
+    assert set(tally.FLOWS) == {"arrived", "left", "moved_in", "moved_out"}
+    assert max(tally.FLOWS.values()) < 1 << tally.WIDTH["flow"]
     assert sum(tally.WIDTH.values()) <= tally.KEY_BITS
 
 
@@ -143,6 +144,9 @@ def test_a_count_can_never_go_below_zero(known) -> None:  # type: ignore[no-unty
         someone = db.session.execute(sa.text(
             "SELECT category, gender, sector, channel, date_of_birth, registered_on, commune_code FROM actor LIMIT 1")).one()
         nobody_then = _fine_of(someone)._replace(day=date(2021, 3, 3))
-        with pytest.raises(IntegrityError):
+        with pytest.raises(tally.TallyMismatch):  # taken from a cell nobody is in
             tally.adjust(db.session, {("arrived", nobody_then): -1})
+        db.session.rollback()
+        with pytest.raises(IntegrityError):  # taken below zero (CHECK n >= 0)
+            tally.adjust(db.session, {("arrived", _fine_of(someone)): -1_000_000})
         db.session.rollback()

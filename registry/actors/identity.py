@@ -16,7 +16,7 @@ from typing import Iterable, Protocol, Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from registry.actors.models import Actor
+from registry.actors.models import RETURNING, Actor
 
 LOCK_BUCKETS = 64
 _LOCK_NAMESPACE = 8551
@@ -84,16 +84,24 @@ class Existing:
     phone: str
     date_of_birth: date
     name_key: str
+    status: str = "active"  # or "deactivated": a person who left and may be reactivated
 
 
 _EXISTING_COLUMNS = (Actor.registration_number, Actor.province_code, Actor.import_batch_id, Actor.source_row, Actor.category,
-                     Actor.national_id, Actor.phone, Actor.date_of_birth, Actor.name_key)
+                     Actor.national_id, Actor.phone, Actor.date_of_birth, Actor.name_key, Actor.status)
 # (index that serves the look-up, column looked up, extra condition): one query per index,
-# so each partial index can be used.
+# so each partial index can be used (each spells out its index's condition). Active
+# registrations first (the unique indexes cover only them), then people deactivated for a
+# reason they may come back from (consent withdrawn, left…): such a person is the same
+# person and is reactivated, never given a second number. Registrations deactivated as
+# errors or duplicates, and merged ones, are not found: the person may register again.
+_RETURNING = " AND ".join(f"actor.{term}" for term in RETURNING.split(" AND "))
 _LOOKUPS = (
-    ("uq_actor_identity_national_id", "national_id", ""),
-    ("uq_actor_identity_contact", "phone", "AND actor.national_id IS NULL"),
-    ("ix_actor_phone_with_national_id", "phone", "AND actor.national_id IS NOT NULL"),
+    ("uq_actor_identity_national_id", "national_id", "AND actor.national_id IS NOT NULL AND actor.status = 'active'"),
+    ("uq_actor_identity_contact", "phone", "AND actor.national_id IS NULL AND actor.status = 'active'"),
+    ("ix_actor_phone_with_national_id", "phone", "AND actor.national_id IS NOT NULL AND actor.status = 'active'"),
+    ("ix_actor_returning_national_id", "national_id", f"AND {_RETURNING} AND actor.national_id IS NOT NULL"),
+    ("ix_actor_returning_phone", "phone", f"AND {_RETURNING}"),
 )
 
 
@@ -117,7 +125,7 @@ def find_existing(session: Session, people: Sequence[Person]) -> list[Existing |
         if person.national_id:
             wanted[(person.category, "national_id")].add(person.national_id)
         wanted[(person.category, "phone")].add(person.phone)
-    index = IdentityIndex()
+    active, returning = IdentityIndex(), IdentityIndex()
     for index_name, column, extra in _LOOKUPS:
         for (category, wanted_column), values in wanted.items():
             if wanted_column != column:
@@ -133,8 +141,8 @@ def find_existing(session: Session, people: Sequence[Person]) -> list[Existing |
             param = json.dumps(sorted(values)) if sqlite else sorted(values)
             for row in session.execute(text(sql).columns(*_EXISTING_COLUMNS), {"category": category, "values": param}):
                 found = Existing(*row)
-                index.add(found, found)
-    return [index.find(person) for person in people]  # type: ignore[misc]
+                (active if found.status == "active" else returning).add(found, found)
+    return [active.find(person) or returning.find(person) for person in people]  # type: ignore[misc]
 
 
 def lock_identities(session: Session, people: Iterable[Person]) -> None:

@@ -25,6 +25,16 @@ from registry.extensions import db
 
 ActorId = BigInteger().with_variant(Integer(), "sqlite")
 
+STATUSES = ("active", "deactivated", "merged")
+# Why a registration stopped counting. The first two say it never should have counted
+# (figures revised as by a correction); the others are changes from their effective date.
+DEACTIVATION_REASONS = ("error", "duplicate", "consent_withdrawn", "deceased", "left", "other")
+NEVER_COUNTED = ("error", "duplicate")
+CHANGE_KINDS = ("correction", "change", "deactivation", "reactivation", "merge")
+VIAS = ("web", "cli", "system")
+# Deactivated people who may come back: found by the identity rule and reactivated.
+RETURNING = ("status = 'deactivated' AND status_reason IN ('consent_withdrawn', 'deceased', 'left', 'other')")
+
 
 class Actor(db.Model):  # type: ignore[name-defined]
     """One registered informal economy actor."""
@@ -55,6 +65,13 @@ class Actor(db.Model):  # type: ignore[name-defined]
     # Outreach imports: the batch and the spreadsheet row the actor came from.
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     source_row: Mapped[int | None] = mapped_column(Integer)
+    # The record's lifecycle (registry.actors.lifecycle): active, deactivated (with a reason
+    # code and the date it takes effect) or merged into another registration.
+    status: Mapped[str] = mapped_column(String(12), server_default="active")
+    status_reason: Mapped[str | None] = mapped_column(String(20))
+    status_note: Mapped[str | None] = mapped_column(String(500))
+    status_effective: Mapped[date | None] = mapped_column(Date)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id"))
 
     __table_args__ = (
         CheckConstraint(one_of("category", vocab.CATEGORIES.stored_codes), name="category"),
@@ -77,15 +94,26 @@ class Actor(db.Model):  # type: ignore[name-defined]
             " OR (category <> 'micro_enterprise' AND business_name IS NULL AND workers IS NULL)",
             name="micro_enterprise",
         ),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(
+            "(status = 'active' AND status_reason IS NULL)"
+            f" OR (status = 'deactivated' AND ({one_of('status_reason', DEACTIVATION_REASONS)}))"
+            " OR (status = 'merged' AND status_reason IS NULL)",
+            name="status_reason",
+        ),
+        CheckConstraint("(status = 'merged') = (merged_into_id IS NOT NULL)", name="merged_into"),
+        CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="merged_into_other"),
         # Identity: the same category and national ID, or, without national ID, the same
-        # phone, date of birth and normalised name. Partial unique indexes on both databases.
+        # phone, date of birth and normalised name — among ACTIVE registrations (someone
+        # deactivated as registered in error may register again). Partial unique indexes
+        # on both databases; identity.find_existing spells out the same conditions.
         Index(
             "uq_actor_identity_national_id",
             "category",
             "national_id",
             unique=True,
-            sqlite_where=text("national_id IS NOT NULL"),
-            postgresql_where=text("national_id IS NOT NULL"),
+            sqlite_where=text("national_id IS NOT NULL AND status = 'active'"),
+            postgresql_where=text("national_id IS NOT NULL AND status = 'active'"),
         ),
         Index(
             "uq_actor_identity_contact",
@@ -94,17 +122,89 @@ class Actor(db.Model):  # type: ignore[name-defined]
             "date_of_birth",
             "name_key",
             unique=True,
-            sqlite_where=text("national_id IS NULL"),
-            postgresql_where=text("national_id IS NULL"),
+            sqlite_where=text("national_id IS NULL AND status = 'active'"),
+            postgresql_where=text("national_id IS NULL AND status = 'active'"),
         ),
         # The same person with a national ID, looked up by phone for a registration without one.
         Index(
             "ix_actor_phone_with_national_id",
             "category",
             "phone",
-            sqlite_where=text("national_id IS NOT NULL"),
-            postgresql_where=text("national_id IS NOT NULL"),
+            sqlite_where=text("national_id IS NOT NULL AND status = 'active'"),
+            postgresql_where=text("national_id IS NOT NULL AND status = 'active'"),
         ),
+        # People who left and may come back (reactivated, never given a second number):
+        # found by phone or national ID among the deactivated for those reasons.
+        Index(
+            "ix_actor_returning_phone",
+            "category",
+            "phone",
+            sqlite_where=text(RETURNING),
+            postgresql_where=text(RETURNING),
+        ),
+        Index(
+            "ix_actor_returning_national_id",
+            "category",
+            "national_id",
+            sqlite_where=text(RETURNING + " AND national_id IS NOT NULL"),
+            postgresql_where=text(RETURNING + " AND national_id IS NOT NULL"),
+        ),
+    )
+
+
+class ActorSegment(db.Model):  # type: ignore[name-defined]
+    """One stretch of a person's time in the active registry, [start, end_on), with the
+    values the statistics count them under. An active actor with no rows here has the one
+    open segment its registration opened (registered_on, its current values): rows are
+    written only when the lifecycle first touches the person. Gender, date of birth and
+    channel come from the actor row (corrected everywhere, never changed from a date).
+    Derived data, rewritten by corrections; the history is `actor_change`."""
+
+    __tablename__ = "actor_segment"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)
+    commune_code: Mapped[str] = mapped_column(String(6))
+    category: Mapped[str] = mapped_column(String(16))
+    sector: Mapped[str] = mapped_column(String(20))
+    in_flow: Mapped[str] = mapped_column(String(10))
+    out_flow: Mapped[str | None] = mapped_column(String(10))
+
+    __table_args__ = (
+        CheckConstraint("in_flow = 'arrived' OR in_flow = 'moved_in'", name="in_flow"),
+        CheckConstraint("(end_on IS NULL AND out_flow IS NULL) OR (end_on >= start"
+                        " AND (out_flow = 'left' OR out_flow = 'moved_out'))", name="out_flow"),
+    )
+
+
+class ActorChange(db.Model):  # type: ignore[name-defined]
+    """The history of a registration, append-only (migration 0010's triggers refuse UPDATE
+    and DELETE): who (a staff account, or NULL with `via` for the command line or the
+    system), when, what kind, which field, old -> new, why, from when. Holds personal values,
+    so it is read only where the record itself may be read (the event log holds none)."""
+
+    __tablename__ = "actor_change"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    via: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(12))
+    field: Mapped[str | None] = mapped_column(String(40))
+    old: Mapped[str | None] = mapped_column(String(500))
+    new: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(String(500))
+    effective: Mapped[date | None] = mapped_column(Date)
+    other_actor_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id"))  # a merge's other registration
+
+    __table_args__ = (
+        CheckConstraint(one_of("kind", CHANGE_KINDS), name="kind"),
+        CheckConstraint(one_of("via", VIAS), name="via"),
+        CheckConstraint("length(reason) >= 1", name="reason"),
+        Index("ix_actor_change_actor_id_id", "actor_id", "id"),
     )
 
 

@@ -18,7 +18,7 @@ from datetime import date
 
 from flask import current_app
 from limits import parse_many
-from sqlalchemy import select, union_all
+from sqlalchemy import select, text, union_all
 from sqlalchemy.orm import Session
 
 from registry import vocab
@@ -49,11 +49,24 @@ def spend(kind: str, value: str) -> None:
 
 
 def prove(session: Session, number: str, phone: str, date_of_birth: date) -> Actor | None:
-    """The registration only if number, phone and date of birth all match; None otherwise."""
+    """The registration only if number, phone and date of birth all match; None otherwise.
+
+    A number merged into another registration resolves to the surviving one (the person
+    proved who they are with the merged record's details; the survivor is the same person)."""
     spend("number", number)
     spend("phone", phone)
-    return session.scalars(select(Actor).where(
+    actor = session.scalars(select(Actor).where(
         Actor.registration_number == number, Actor.phone == phone, Actor.date_of_birth == date_of_birth)).first()
+    return survivor(session, actor) if actor is not None else None
+
+
+def survivor(session: Session, actor: Actor) -> Actor:
+    """The registration `actor` was merged into (followed to the end), or `actor` itself."""
+    seen = {actor.id}
+    while actor.status == "merged" and actor.merged_into_id is not None and actor.merged_into_id not in seen:
+        seen.add(actor.merged_into_id)
+        actor = session.get(Actor, actor.merged_into_id)  # type: ignore[assignment]
+    return actor
 
 
 def recover(session: Session, phone: str, date_of_birth: date, name_key: str) -> list[Actor]:
@@ -63,7 +76,8 @@ def recover(session: Session, phone: str, date_of_birth: date, name_key: str) ->
     # One half per partial identity index (each needs its condition spelled out to be used).
     halves = [
         select(Actor.id).where(Actor.category.in_(vocab.CATEGORIES.stored_codes), Actor.phone == phone,
-                               Actor.date_of_birth == date_of_birth, Actor.name_key == name_key, with_or_without)
+                               Actor.date_of_birth == date_of_birth, Actor.name_key == name_key, with_or_without,
+                               text("actor.status = 'active'"))  # literal: SQLite's partial indexes need it
         for with_or_without in (Actor.national_id.is_(None), Actor.national_id.is_not(None))
     ]
     ids = list(session.scalars(union_all(*halves)))

@@ -117,12 +117,14 @@ def document(session_cookie: str = "session") -> dict[str, Any]:
         },
         "paths": {
             "/api/v1/stats": {"get": {
-                "summary": "Registered actors, in total and by every breakdown",
+                "summary": "Registered actors active on a date (registered by then and not deactivated), in total and by every breakdown",
                 "parameters": [
-                    _param("as_of", "Registered on or before this date. Ministry staff: any date (default today). "
+                    _param("as_of", "Active on this date: registered on or before it and not deactivated by then (a correction, an "
+                                    "error or duplicate deactivation and a merge revise earlier dates). by_month and by_day count "
+                                    "new registrations (and reactivations) only. Ministry staff: any date (default today). "
                                     "Public: a month's last day (else 400); a month not yet over, or none, gives the last "
                                     "month end that is (the answer's as_of says which). Before 2000: 400.", _DATE),
-                    _param("since", "Ministry staff only (public: 400): registered on or after this date; a period of up "
+                    _param("since", "Ministry staff only (public: 400): the net change of the active count from this date; a period of up "
                                     "to 366 days also gets by_day. Before 2000 or after as_of: 400.", _DATE),
                     _param("province", "2-digit province code (an unknown code: 400)", _pattern("[0-9]{2}")),
                     _param("district", "4-digit district code, inside the province if one is given (else 400)",
@@ -148,7 +150,8 @@ def document(session_cookie: str = "session") -> dict[str, Any]:
                               "403": _json("Error", scope_403) | {"headers": _WWW_AUTHENTICATE}, **errors},
             }},
             "/api/v1/dhis2/dataValueSet": {"get": {
-                "summary": "New registrations of a period as a DHIS2 dataValueSet (ministry staff, or a token with `dhis2`)",
+                "summary": "New registrations (IE_REG_*), exits (IE_EXIT_*) of a period and the people active at its end"
+                           " (IE_ACTIVE_*), by category, as a DHIS2 dataValueSet (ministry staff, or a token with `dhis2`)",
                 "parameters": [_param("period", "DHIS2 period: YYYY (a year) or YYYYMM (a month, 01-12), years 2000-2100 "
                                                 "(others: 400); default this year",
                                       _pattern("[0-9]{4}(0[1-9]|1[0-2])?")), _LANG],

@@ -45,6 +45,11 @@ KINDS: dict[str, str] = {
     "api_token_revoked": N_("API token revoked"),
     "api_token_used": N_("API token used"),
     "api_token_refused": N_("API token refused (revoked, expired or its account changed)"),
+    "actor_corrected": N_("Registration corrected"),
+    "actor_changed": N_("Registration changed from a date"),
+    "actor_deactivated": N_("Registration deactivated"),
+    "actor_reactivated": N_("Registration reactivated"),
+    "actor_merged": N_("Registration merged into another"),
 }
 
 

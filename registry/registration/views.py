@@ -167,19 +167,22 @@ def _phone_and_birth(form) -> tuple[str, date] | None:  # type: ignore[no-untype
 def status():  # type: ignore[no-untyped-def]
     """Registration number + phone + date of birth (all three; a wrong one says nothing of which)."""
     form = StatusForm()
-    actor, not_found, errors = None, False, {}
+    actor, not_found, errors, merged_from = None, False, {}, None
     if request.method == "POST":
         errors = _required(form, ("registration_number", "phone", "date_of_birth"))
         if not errors:
             number, known = normalise_number(form.registration_number.data), _phone_and_birth(form)
             if number and known:
-                actor = proof.prove(db.session, number, *known)
+                actor = proof.prove(db.session, number, *known)  # a merged number: the surviving registration
             not_found = actor is None
+            if actor is not None and actor.registration_number != number:
+                merged_from = format_number(number)
             if actor is not None:
                 session[_CERTIFICATE_KEY] = actor.id
     code = 422 if errors else 404 if not_found else 200
     return render_template("registration/status.html", form=form, actor=actor, not_found=not_found, errors=errors,
-                           area=area_label(actor) if actor else None), code
+                           area=area_label(actor) if actor else None, merged_from=merged_from,
+                           number=format_number(actor.registration_number) if actor else None), code
 
 
 @bp.route("/status/recover", methods=["GET", "POST"])

@@ -2,7 +2,10 @@
 
 One function, `statistics`, answers every breakdown staff see — the dashboard, the API for
 ministry staff, DHIS2 and the `stats` command; filters combine (area + category + gender)
-and a period is "registered on or before `as_of`" (and on or after `since`, when given).
+and a count is of the people *active* on `as_of` (registered on or before it and not
+deactivated by then; registry.actors.lifecycle): in-flows up to the date less out-flows up
+to it. With `since`, the net change over [since, as_of]. "New registrations" (by_month,
+by_day) count arrivals only: a change of area or category is not a new registration.
 The public's figures are added up from the public release instead (registry.stats.public).
 """
 from __future__ import annotations
@@ -49,8 +52,8 @@ class Query:
     area: str = ""  # '' (the country) or a province, district or commune code
     category: str | None = None
     gender: str | None = None
-    since: date | None = None  # registered on or after (None: from the start)
-    as_of: date | None = None  # registered on or before (None: today)
+    since: date | None = None  # flows on or after (None: from the start: the active count)
+    as_of: date | None = None  # active on this date (None: today)
 
     @property
     def level(self) -> int:
@@ -138,8 +141,9 @@ class Statistics:
 def statistics(session: Session, query: Query, *, with_areas: bool = True) -> Statistics:
     """Total and every breakdown for `query` (zeros included, in a stable order).
 
-    Totals and breakdowns count the people in the registry (arrivals less departures);
-    by_month and by_day count arrivals: the people registered in each month or day.
+    Totals and breakdowns count the people active in the registry (in-flows less
+    out-flows); by_month and by_day count arrivals only (registrations and reactivations):
+    the new registrations of each month or day.
     """
     totals = _cells(session, query, "total")
     result = Statistics(query, total=sum(c.n for c in totals))
@@ -149,7 +153,7 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     for c in totals:
         by_category[c.category] = by_category.get(c.category, 0) + c.n
         by_gender[c.gender] = by_gender.get(c.gender, 0) + c.n
-        if c.n > 0:
+        if c.flow == "arrived":
             by_month[c.start.strftime("%Y-%m")] += c.n
     result.breakdowns["by_category"] = by_category
     result.breakdowns["by_gender"] = by_gender
@@ -167,7 +171,7 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     if query.since is not None and (query.end() - query.since).days < MAX_DAYS:
         by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}
         for c in read_range(session, query.level, "total", "d", query.area, query.since, query.end()):
-            if c.n > 0 and (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender):
+            if c.flow == "arrived" and (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender):
                 by_day[c.start.isoformat()] += c.n
         result.breakdowns["by_day"] = by_day
     return result
@@ -178,7 +182,7 @@ def _zeros(name: str) -> dict[str, int]:
 
 
 def counts_by_category(session: Session, as_of: date | None = None) -> dict[str, int]:
-    """Actors registered on or before `as_of` (all when None), per category, zeros included."""
+    """Actors active on `as_of` (today when None), per category, zeros included."""
     return statistics(session, Query(as_of=as_of), with_areas=False).breakdowns["by_category"]
 
 
@@ -193,8 +197,19 @@ def summary(session: Session, as_of: date | None = None) -> dict[str, object]:
 
 
 def totals_by_cell(session: Session, query: Query, area: str) -> Counter[tuple[str, str]]:
-    """Registrations in `area` for the query's period, by (category, gender)."""
+    """Net change of the active count in `area` over the query's period, by (category, gender)
+    (with no `since`: the people active on `as_of`)."""
     counts: Counter[tuple[str, str]] = Counter()
     for c in _cells(session, query, "total", area):
         counts[(c.category, c.gender)] += c.n
+    return counts
+
+
+def flows_by_cell(session: Session, query: Query, area: str) -> Counter[tuple[str, str, str]]:
+    """People moving in `area` over the query's period, by (flow, category, gender), each
+    a positive number: arrived (new registrations and reactivations), left (exits), moved
+    in and moved out (changes of circumstances)."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for c in _cells(session, query, "total", area):
+        counts[(c.flow, c.category, c.gender)] += abs(c.n)
     return counts

@@ -11,8 +11,9 @@ true count plus a difference `dev`, chosen from the top down:
   category within [-MAX_DIFFERENCE, 0], and exactly 0 where the headline rule holds on the
   figure drawn);
 - the devs of a node's children add up to its own (so the table adds up everywhere);
-- a node's published count never falls (dev may drop only by the month's arrivals), is 0
-  where the true count is 0, and never goes below 0;
+- a node's published count never falls in a month without departures (dev may drop only
+  by the month's arrivals; in a month where people left, net arrivals < 0, it is free within
+  the bounds), is 0 where the true count is 0, and never goes below 0;
 - a node with no arrivals keeps its dev unless its parent needs it to rise; a node with
   arrivals draws a fresh one from the secret key, its name, the month and its count.
 
@@ -85,6 +86,7 @@ class _Node:
 class _Allocator:
     def __init__(self, key: bytes, bound: int = MAX_DIFFERENCE) -> None:
         self.key, self.bound = key, bound
+        self.falling: set[int] = set()  # months of the tree being allocated in which people left
 
     def draw(self, node: _Node, t: int) -> tuple[int, int]:
         """(fresh dev, an ordering rank) for a node with arrivals, from the secret key."""
@@ -100,7 +102,11 @@ class _Allocator:
         """Take in the month's arrivals and bound the node's dev from its subtree (bottom up)."""
         a = node.arrivals[t]
         node.x += a
-        lo = max(-self.bound, node.dev - max(a, 0), -node.x)
+        # A month where people left anywhere in the tree (`falling`: every node is settled
+        # then): every dev is free within the bounds and never below -x, so 0 is always
+        # possible at every node and the allocation always succeeds. Otherwise the
+        # published count may not fall: the dev drops by at most the month's arrivals.
+        lo = max(-self.bound, -node.x) if t in self.falling else max(-self.bound, node.dev - max(a, 0), -node.x)
         hi = self.bound if node.x > 0 else 0
         for family in node.families:
             low = high = 0
@@ -112,7 +118,7 @@ class _Allocator:
                 low += child.lo
                 high += child.hi
             lo, hi = max(lo, low), min(hi, high)
-        node.lo, node.hi = lo, max(hi, lo)  # hi < lo only once people leave (not recorded yet)
+        node.lo, node.hi = lo, max(hi, lo)
 
     def assign(self, node: _Node, dev: int, t: int) -> None:
         """Fix the node's dev for month t and share it among its children (top down)."""
@@ -193,6 +199,12 @@ def build(communes: dict[tuple[str, str, str], dict[int, int]],
         _sum_arrivals(root)
         if not root.arrivals:
             continue
+        # Departures (deactivations, registry.actors.lifecycle) are negative arrivals: in
+        # such a month every node is settled and may move (see _Allocator.settle).
+        allocator.falling = {t for node in nodes.values() if not node.families for t, n in node.arrivals.items() if n < 0}
+        for node in (root, *nodes.values()):
+            for t in allocator.falling:
+                node.arrivals.setdefault(t, 0)
         exact: list[bool] = []
         for t in range(months):
             if t not in root.arrivals:  # nothing changed: not exact (a change of 0), figure kept

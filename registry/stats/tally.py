@@ -2,9 +2,16 @@
 
 Every way an actor is stored (the form, the importer, the CLI) calls `count_new` in the
 same transaction, so the statistics are exact the moment the registration commits.
-`adjust` is the general form: people arriving in or leaving the active registry on a
-day, added or taken back (a correction takes a count back from one cell and adds it to
-another); every cell counts people, so it never goes below zero (CHECK n >= 0).
+`adjust` is the general form: people entering or leaving the active registry on a day,
+added or taken back (registry.actors.lifecycle takes back a person's whole timeline and
+adds the new one); every cell counts people, so it never goes below zero (CHECK n >= 0).
+
+Four flows, because the active count and the new registrations are different figures:
+`arrived` (a registration or a reactivation: a new registration of the period), `left`
+(an exit: a deactivation from its effective date), `moved_in` / `moved_out` (a change of
+circumstances: the person leaves one cell and enters another on the same day, which is
+neither a new registration nor an exit). Active as of d = in-flows up to d - out-flows
+up to d; in-flows read with n > 0, out-flows with n < 0 (Cell.n is signed).
 
 A tally row's identity is one integer, its fields packed most significant first (LAYOUT):
 
@@ -13,7 +20,7 @@ A tally row's identity is one integer, its fields packed most significant first 
 level: country, province, district, commune (the area code's length / 2); dimension:
 total, sector, channel or age band; period: a day or a month; area: the 0/2/4/6-digit
 official code as a number; day: days since 2000-01-01 of the day or of the month's first
-day; flow: arrived or left; then the category, the gender and the dimension's value as
+day; flow: arrived, left, moved in or moved out; then the category, the gender and the dimension's value as
 their permanent *slots* (registry.vocab), never their position in a list. One area's
 rows of a dimension over time are one key range, and an upsert is a primary-key look-up.
 
@@ -50,7 +57,7 @@ LAYOUT: tuple[KeyField, ...] = (  # most significant first
     KeyField("period", 1),
     KeyField("area", 20),  # codes up to 999999
     KeyField("day", 16),  # 65,536 days from EPOCH: to the year 2179
-    KeyField("flow", 1),
+    KeyField("flow", 2),  # widened from 1 bit in 0010_actor_lifecycle
     KeyField("category", 4),
     KeyField("gender", 3),
     KeyField("value", 8),
@@ -67,10 +74,16 @@ EPOCH = date(2000, 1, 1)
 # Permanent numbers of the dimensions, periods and flows (append-only, like vocab slots).
 DIMENSIONS: dict[str, int] = {"total": 0, "sector": 1, "channel": 2, "age": 3}
 PERIODS: dict[str, int] = {"d": 0, "m": 1}  # the day, or the month (start = its first day)
-FLOWS: dict[str, int] = {"arrived": 0, "left": 1}
+FLOWS: dict[str, int] = {"arrived": 0, "left": 1, "moved_in": 2, "moved_out": 3}
+OUT_FLOWS = frozenset(("left", "moved_out"))  # read with a negative sign
 MAX_AREA_CODE = 999_999
 # Which dimensions each area level keeps (districts and communes: totals only).
 DIMENSIONS_AT: dict[int, tuple[str, ...]] = {0: tuple(DIMENSIONS), 1: tuple(DIMENSIONS), 2: ("total",), 3: ("total",)}
+
+
+class TallyMismatch(RuntimeError):
+    """A count taken back from a cell that holds none: the tally and the data disagree
+    (repair with `flask rebuild-tally`)."""
 
 
 class LayoutError(RuntimeError):
@@ -186,17 +199,36 @@ def adjust(session: Session, changes: Mapping[tuple[str, Fine], int]) -> None:
 
     Keys are written in order: neighbouring keys share pages, so the upserts walk the
     index once, and concurrent writers take the rows' locks in the same order.
+    Additions are upserts; take-backs are UPDATEs of rows that must exist (both databases
+    check the CHECK n >= 0 on an upsert's proposed row before seeing the conflict, so a
+    negative upsert would fail even where the row holds enough). A take-back from a row
+    that is not there means the tally and the data disagree: it raises.
     """
     rows = increments(changes)
     if not rows:
         return
     connection = session.connection()
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO actor_tally (key, n) VALUES ({mark}, {mark})"
-        " ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n",
-        sorted(rows.items()),
-    )
+    ordered = sorted(rows.items())
+    upsert = (f"INSERT INTO actor_tally (key, n) VALUES ({mark}, {mark})"
+              " ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n")
+    if all(n > 0 for _key, n in ordered):  # registrations: one executemany
+        connection.exec_driver_sql(upsert, ordered)
+        return
+    take = f"UPDATE actor_tally SET n = n + {mark} WHERE key = {mark}"
+    if connection.dialect.name == "sqlite":  # one writer at a time: no lock order to keep
+        taken = [(n, key) for key, n in ordered if n < 0]
+        added = [(key, n) for key, n in ordered if n > 0]
+        if taken and connection.exec_driver_sql(take, taken).rowcount != len(taken):
+            raise TallyMismatch([key for _n, key in taken])
+        if added:
+            connection.exec_driver_sql(upsert, added)
+        return
+    for key, n in ordered:  # a lifecycle change (one person's timeline): row by row, in key order (no deadlock)
+        if n > 0:
+            connection.exec_driver_sql(upsert, [(key, n)])
+        elif connection.exec_driver_sql(take, (n, key)).rowcount != 1:
+            raise TallyMismatch(key)
 
 
 class Cell(NamedTuple):
@@ -204,7 +236,8 @@ class Cell(NamedTuple):
     category: str
     gender: str
     value: str
-    n: int  # people who arrived; negative for people who left
+    n: int  # people who came in; negative for people who went out
+    flow: str = "arrived"
 
 
 def read_range(session: Session, level: int, dimension: str, period: str, area: str,
@@ -240,7 +273,8 @@ def read_level(session: Session, level: int, dimension: str, period: str,
         code = codes_seen.get(area)
         if code is None:
             code = codes_seen[area] = str(area).zfill(width) if level else ""
-        found.append((code, *decode(key, n)))  # a Cell is a tuple: (code, start, category, gender, value, n)
+        c = decode(key, n)
+        found.append((code, c.start, c.category, c.gender, c.value, c.n))
     return found
 
 
@@ -254,7 +288,7 @@ def _row_decoder(dimension: str):  # type: ignore[no-untyped-def]
     decoded once per read: the same cells recur on every day, the same days in every cell."""
     decode_cell = _cell_decoder(dimension)
     cell_bits, day_shift, day_mask = (1 << SHIFT["day"]) - 1, SHIFT["day"], (1 << WIDTH["day"]) - 1
-    cells_seen: dict[int, tuple[str, str, str, int]] = {}
+    cells_seen: dict[int, tuple[str, str, str, int, str]] = {}
     days_seen: dict[int, date] = {}
 
     def decode(key: int, n: int) -> Cell:
@@ -266,39 +300,63 @@ def _row_decoder(dimension: str):  # type: ignore[no-untyped-def]
         start = days_seen.get(days)
         if start is None:
             start = days_seen[days] = EPOCH + timedelta(days=days)
-        return Cell(start, cell[0], cell[1], cell[2], n * cell[3])
+        return Cell(start, cell[0], cell[1], cell[2], n * cell[3], cell[4])
 
     return decode
 
 
 def _cell_decoder(dimension: str):  # type: ignore[no-untyped-def]
-    """The key's bits below the day -> (category, gender, value, +1 arrived or -1 left)."""
+    """The key's bits below the day -> (category, gender, value, +1 in or -1 out, flow)."""
     values = dimension_vocabularies()[dimension]
     categories, genders = vocab.CATEGORIES, vocab.GENDERS
-    left = FLOWS["left"]
+    names = {slot: name for name, slot in FLOWS.items()}
 
     def field(bits: int, name: str) -> int:
         return (bits >> SHIFT[name]) & ((1 << WIDTH[name]) - 1)
 
-    def decode(bits: int) -> tuple[str, str, str, int]:
+    def decode(bits: int) -> tuple[str, str, str, int, str]:
+        flow = names[field(bits, "flow")]
         return (categories.code_at(field(bits, "category")), genders.code_at(field(bits, "gender")),
-                values.code_at(field(bits, "value")) if values else "", -1 if field(bits, "flow") == left else 1)
+                values.code_at(field(bits, "value")) if values else "", -1 if flow in OUT_FLOWS else 1, flow)
 
     return decode
 
 
 def rebuild(session: Session) -> int:
-    """Recount the whole tally from the actor table (a repair); returns actors counted."""
+    """Recount the whole tally from the actors' timelines (a repair); returns actors counted.
+
+    An active actor without rows in `actor_segment` has the one open segment its
+    registration opened (most actors: nothing writes segments until the lifecycle touches
+    a person). Every stored segment counts in on its start with its in-flow and, once
+    closed, out on its end with its out-flow, in the cell of its values (the age band:
+    age on the segment's start). This reads the tables directly, the same way
+    registry.actors.lifecycle writes them.
+    """
     session.execute(text("DELETE FROM actor_tally"))
     result = session.execute(text(
         "SELECT registered_on, commune_code, category, gender, sector, channel, date_of_birth, count(*)"
-        " FROM actor GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth"
+        " FROM actor WHERE status = 'active'"
+        " AND NOT EXISTS (SELECT 1 FROM actor_segment s WHERE s.actor_id = actor.id)"
+        " GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth"
     ))
     changes: Counter[tuple[str, Fine]] = Counter()
+    counted = 0
     for registered_on, commune, category, gender, sector, channel, birth, n in result:
         changes[("arrived", fine_key(_as_date(registered_on), commune, category, gender, sector, channel, _as_date(birth)))] += n
+        counted += n
+    segments = session.execute(text(
+        "SELECT s.actor_id, s.start, s.end_on, s.commune_code, s.category, a.gender, s.sector, a.channel,"
+        " a.date_of_birth, s.in_flow, s.out_flow FROM actor_segment s JOIN actor a ON a.id = s.actor_id"
+    ))
+    people = set()
+    for actor_id, start, end, commune, category, gender, sector, channel, birth, in_flow, out_flow in segments:
+        people.add(actor_id)
+        start, birth = _as_date(start), _as_date(birth)
+        changes[(in_flow, fine_key(start, commune, category, gender, sector, channel, birth))] += 1
+        if end is not None:
+            changes[(out_flow, fine_key(_as_date(end), commune, category, gender, sector, channel, birth, start))] += 1
     adjust(session, changes)
-    return sum(changes.values())
+    return counted + len(people)
 
 
 def _as_date(value: object) -> date:
