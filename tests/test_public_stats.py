@@ -236,7 +236,7 @@ def test_public_page_shows_no_small_count(loaded) -> None:  # type: ignore[no-un
     client = loaded.test_client()
     for query, below in (("?year=2024", THRESHOLD), ("?year=2024&area=08", THRESHOLD), ("?year=2024&area=0801", SMALL_AREA_THRESHOLD)):
         html = client.get("/stats" + query + "&lang=en").get_data(as_text=True)
-        assert "on or before 2024-12-31" in html
+        assert "active on 2024-12-31" in html
         cells = re.findall(r'<td class="num">([^<]*)</td>', html)
         assert cells
         for text in cells:

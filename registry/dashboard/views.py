@@ -1,6 +1,7 @@
 """/dashboard (ministry and admin staff), its exports and indicator corrections; /stats (public)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -20,6 +21,7 @@ from registry.stats.disclosure import MAX_DIFFERENCE, SMALL_AREA_THRESHOLD, THRE
 from registry.stats.present import BREAKDOWN_TITLES, area_label, as_json
 from registry.stats.public import last_month_end
 from registry.stats.queries import Query
+from registry.stats.revisions import REASONS, last_revised, revisions
 from registry.stats.scope import PUBLIC, answer, current_scope
 from registry.web.access import may_correct_indicators, roles_required
 
@@ -78,6 +80,7 @@ def index() -> str:
         "dashboard/index.html", year=year, years=dashboard_years(db.session), area=area,
         crumbs=_breadcrumbs(area, locale)[len(scope.default_area()) // 2:] if scope.province else _breadcrumbs(area, locale),
         stats=stats, rows=rows, indicator_year=shown_year, as_of=year_end(year),
+        revised=revisions(db.session, date(year, 1, 1), year_end(year), area), reasons=REASONS,
         titles=BREAKDOWN_TITLES, tables=exports.TABLES, locale=locale, can_correct=may_correct_indicators(current_user),
         export_url=lambda name, kind: url_for("dashboard.export", name=name, kind=kind, year=year, area=area),
         drill_url=lambda code: url_for("dashboard.index", year=year, area=code),
@@ -136,8 +139,9 @@ def public() -> str:
     area = code if code and len(code) <= 4 and areas.area_by_code(code) else ""
     as_of = min(year_end(year), last_month_end(clock.today()))
     stats = as_json(answer(PUBLIC, Query(area=area, as_of=as_of)), locale=locale)
+    revised_on = last_revised(revisions(db.session, date(year, 1, 1), as_of, area))
     return render_template("dashboard/public.html", year=year, years=dashboard_years(db.session), area=area,
                            crumbs=_breadcrumbs(area, locale), stats=stats, as_of=as_of, max_difference=MAX_DIFFERENCE,
-                           threshold=THRESHOLD, small_area_threshold=SMALL_AREA_THRESHOLD,
+                           threshold=THRESHOLD, small_area_threshold=SMALL_AREA_THRESHOLD, revised_on=revised_on,
                            titles=BREAKDOWN_TITLES, locale=locale, export_url=None,
                            drill_url=(lambda code: url_for("dashboard.public", year=year, area=code)) if len(area) < 4 else None)
