@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 
 from registry.actors import lifecycle
 from registry.extensions import db
-from registry.stats.revisions import revisions
+from registry.actors.revisions import revisions
 from tests.test_dashboard import ministry_client
 from tests.test_lifecycle import _register
 

@@ -1,5 +1,5 @@
 """The history read by moment: the dashboard's "revised figures" note reads the changes made
-since a period began (registry.stats.revisions), without scanning the whole history.
+since a period began (registry.actors.revisions), without scanning the whole history.
 
 Revision ID: 0014_actor_change_at
 Revises: 0010_actor_lifecycle

@@ -205,7 +205,7 @@ class ActorChange(db.Model):  # type: ignore[name-defined]
         CheckConstraint(one_of("via", VIAS), name="via"),
         CheckConstraint("length(reason) >= 1", name="reason"),
         Index("ix_actor_change_actor_id_id", "actor_id", "id"),
-        Index("ix_actor_change_at", "at"),  # changes since a date (registry.stats.revisions)
+        Index("ix_actor_change_at", "at"),  # changes since a date (registry.actors.revisions)
     )
 
 

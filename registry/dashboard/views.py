@@ -21,7 +21,7 @@ from registry.stats.disclosure import MAX_DIFFERENCE, SMALL_AREA_THRESHOLD, THRE
 from registry.stats.present import BREAKDOWN_TITLES, area_label, as_json
 from registry.stats.public import last_month_end
 from registry.stats.queries import Query
-from registry.stats.revisions import REASONS, last_revised, revisions
+from registry.actors.revisions import REASONS, last_revised, revisions
 from registry.stats.scope import PUBLIC, answer, current_scope
 from registry.web.access import may_correct_indicators, roles_required
 
