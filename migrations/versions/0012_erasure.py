@@ -95,9 +95,10 @@ def upgrade():
     op.execute("DROP TRIGGER event_no_update")
     op.execute(f"CREATE TRIGGER event_no_update BEFORE UPDATE ON event WHEN coalesce(({event_allowed}), 0) = 0"
                f" BEGIN SELECT RAISE(ABORT, '{_EVENT_REFUSAL}'); END")
+    change_allowed = _change_allowed("IS", "instr(OLD.reason, ': ')")
     op.execute("DROP TRIGGER actor_change_no_update")
     op.execute(f"CREATE TRIGGER actor_change_no_update BEFORE UPDATE ON actor_change"
-               f" WHEN coalesce(({_change_allowed('IS', 'instr(OLD.reason, '': '')')}), 0) = 0"
+               f" WHEN coalesce(({change_allowed}), 0) = 0"
                f" BEGIN SELECT RAISE(ABORT, '{_CHANGE_REFUSAL}'); END")
 
 
