@@ -16,7 +16,7 @@ from flask_login import current_user
 from registry import clock
 from registry.actors.numbers import format_number
 from registry.extensions import db
-from registry.i18n import current_locale
+from registry.i18n import LANGUAGE_NAMES, current_locale
 from registry.record_export.forms import ExportForm
 from registry.record_export.pdf import build_record_pdf
 from registry.record_export.services import filename, personal_record, recorded
@@ -43,7 +43,7 @@ def confirm(number: str):  # type: ignore[no-untyped-def]
 
 def _page(actor, form: ExportForm) -> str:  # type: ignore[no-untyped-def]
     return render_template("record_export/confirm.html", form=form, actor=actor,
-                           number=format_number(actor.registration_number))
+                           number=format_number(actor.registration_number), language_names=LANGUAGE_NAMES)
 
 
 @bp.post("/<number>/export.<fmt>")
