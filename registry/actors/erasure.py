@@ -25,6 +25,16 @@ fields and the free-text reasons (a deactivation keeps its reason code); in the 
 the detail values of events about the person (except the known non-personal keys) and the
 terms of staff searches that name the person's phone, national ID or name. The database
 accepts exactly these updates and nothing else (migration 0012_erasure).
+
+The import report (`import_problem`) keeps the cells of the rows it did not store, and some
+of those rows are the person: a row found to duplicate their registration (detail
+{"number"}), a repeat of the row that created it ({"row": source_row}) or of such a
+duplicate, and a rejected row holding one of their phone numbers or national IDs (a row
+fixed and imported again later). Their cells become the marker (the row, its outcome and
+its reasons stay, so the batch's counts and report still add up). Every phone, ID and name
+the person ever had (the history's old values too) counts as theirs, for these rows and for
+the searches. A rejected row naming them by a phone or ID they never had cannot be told
+apart from anyone else's and stays. `import_problem` is not append-only: a plain UPDATE.
 """
 from __future__ import annotations
 
@@ -33,7 +43,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import JSON, Integer, String, and_, column, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from registry import clock
@@ -66,6 +76,7 @@ class PurgeResult:
     erased: int  # registrations erased now (merged records of the same person included)
     changes_redacted: int
     events_redacted: int
+    import_rows_redacted: int = 0
 
 
 def due(session: Session, today: date, retention_days: int) -> list[Actor]:
@@ -85,18 +96,24 @@ def purge(session: Session, today: date, retention_days: int, *, dry_run: bool =
     if dry_run or not found:
         return len(found), (None if dry_run else PurgeResult(0, 0, 0))
     now = now or clock.now()
-    totals = [0, 0, 0]
+    # One pass over the rejected import rows for everybody erased now (before any tombstone).
+    everybody = [_Searchable.of(session, p) for actor in found for p in (actor, *_merged_into(session, actor))]
+    totals = [0, 0, 0, _redact_rejected_rows(session, everybody)]
     for actor in found:
-        result = erase(session, actor, now=now)
-        totals = [a + b for a, b in zip(totals, (result.erased, result.changes_redacted, result.events_redacted))]
+        result = erase(session, actor, now=now, rejected_rows=False)
+        totals = [a + b for a, b in zip(totals, (result.erased, result.changes_redacted, result.events_redacted,
+                                                  result.import_rows_redacted))]
     return len(found), PurgeResult(*totals)
 
 
-def erase(session: Session, actor: Actor, *, now: datetime) -> PurgeResult:
+def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool = True) -> PurgeResult:
     """Tombstone `actor` and every registration merged into it (the same person), redact
-    their history and the events about them, and record `actor_erased` (no personal value)."""
+    their history, the events and the import rows about them, and record `actor_erased` (no
+    personal value). `rejected_rows=False`: the caller has redacted the rejected import rows
+    (`purge` does it once for everybody)."""
     people = [actor, *_merged_into(session, actor)]
-    searched = [_Searchable.of(p) for p in people]
+    searched = [_Searchable.of(session, p) for p in people]  # before the tombstone and the redaction
+    rows = _redact_duplicate_rows(session, people) + (_redact_rejected_rows(session, searched) if rejected_rows else 0)
     birth = tombstone_birth(timeline(session, actor), actor.date_of_birth)
     ids = [p.id for p in people]
     for person in people:
@@ -110,7 +127,7 @@ def erase(session: Session, actor: Actor, *, now: datetime) -> PurgeResult:
     events = _redact_events(session, [f"actor {i}" for i in ids], searched)
     record(session, "actor_erased", now=now, subject=f"actor {actor.id}",
            detail={"via": "system", "number": actor.registration_number, "merged": len(people) - 1, "changes_redacted": changes, "events_redacted": events})
-    return PurgeResult(len(people), changes, events)
+    return PurgeResult(len(people), changes, events, rows)
 
 
 def _merged_into(session: Session, actor: Actor) -> list[Actor]:
@@ -183,13 +200,32 @@ def _redacted_reason(row: ActorChange) -> str:
 
 @dataclass(frozen=True)
 class _Searchable:
-    phone: str
-    national_id: str | None
-    name_key: str
+    """Every phone, national ID and name key the person had: now, and in the history."""
+    phones: frozenset[str]
+    national_ids: frozenset[str]
+    name_keys: frozenset[str]
 
     @classmethod
-    def of(cls, actor: Actor) -> _Searchable:
-        return cls(actor.phone, actor.national_id, actor.name_key)
+    def of(cls, session: Session, actor: Actor) -> _Searchable:
+        found: dict[str, set[str]] = {"phone": {actor.phone}, "national_id": {actor.national_id or ""},
+                                      "name_key": {actor.name_key}}
+        rows = session.execute(select(ActorChange.field, ActorChange.old, ActorChange.new).where(
+            ActorChange.actor_id == actor.id, ActorChange.field.in_(tuple(found))))
+        for field, old, new in rows:
+            found[field].update(v for v in (old, new) if v and v != MARKER)
+        return cls(*(frozenset(found[k] - {"", MARKER, ERASED_NAME, ERASED_PHONE}) for k in ("phone", "national_id", "name_key")))
+
+    def holds(self, cell: str) -> bool:
+        """Whether a text is one of the person's phone numbers (in any format) or national IDs."""
+        cell = cell.strip()
+        if not cell or not any(ch.isdigit() for ch in cell):
+            return False
+        if self.national_ids and re.sub(r"\D", "", cell) in self.national_ids:
+            return True
+        try:
+            return parse_phone(cell) in self.phones
+        except Problem:
+            return False
 
     def named_by(self, term: str) -> bool:
         """Whether a searched text names this person (phone in any format, national ID, name
@@ -197,16 +233,10 @@ class _Searchable:
         term = term.strip()
         if not term:
             return False
-        digits = re.sub(r"\D", "", term)
-        if self.national_id and digits == self.national_id:
+        if self.holds(term):
             return True
-        try:
-            if parse_phone(term) == self.phone:
-                return True
-        except Problem:
-            pass
         key = identity_name(visible(term))
-        return bool(key) and (key == self.name_key or (len(key) >= MIN_NAME_PART and key in self.name_key))
+        return bool(key) and any(key == name or (len(key) >= MIN_NAME_PART and key in name) for name in self.name_keys)
 
 
 def _texts(value: Any) -> Iterable[str]:
@@ -218,6 +248,65 @@ def _texts(value: Any) -> Iterable[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _texts(item)
+
+
+# The import report's rows, as a plain table: registry.imports builds on registry.actors, so
+# the models cannot be imported here (tests/test_layers.py).
+_PROBLEM = table("import_problem", column("id", Integer), column("batch_id", Integer), column("row_number", Integer),
+                 column("outcome", String), column("detail", JSON), column("cells", JSON))
+
+
+def _redact_duplicate_rows(session: Session, people: list[Actor]) -> int:
+    """Duplicate rows that are the person: of their number, of the row that created them,
+    and repeats of those (one query per level)."""
+    number, row = _PROBLEM.c.detail["number"].as_string(), _PROBLEM.c.detail["row"].as_integer()
+    duplicate = _PROBLEM.c.outcome == "duplicate"
+    found = session.execute(select(_PROBLEM.c.id, _PROBLEM.c.batch_id, _PROBLEM.c.row_number).where(
+        duplicate, number.in_([p.registration_number for p in people]))).all()
+    frontier = {(p.import_batch_id, p.source_row) for p in people if p.import_batch_id is not None and p.source_row is not None}
+    frontier |= {(r.batch_id, r.row_number) for r in found}
+    ids = {r.id for r in found}
+    while frontier:
+        level = session.execute(select(_PROBLEM.c.id, _PROBLEM.c.batch_id, _PROBLEM.c.row_number).where(
+            duplicate, or_(*(and_(_PROBLEM.c.batch_id == b, row == r) for b, r in frontier)))).all()
+        fresh = [r for r in level if r.id not in ids]
+        ids |= {r.id for r in fresh}
+        frontier = {(r.batch_id, r.row_number) for r in fresh}
+    return _mark_cells(session, ids)
+
+
+def _redact_rejected_rows(session: Session, people: list[_Searchable]) -> int:
+    """Rejected rows holding one of the people's phone numbers or national IDs: one pass over
+    the rejected rows, each distinct cell checked once."""
+    phones = frozenset().union(*(p.phones for p in people)) if people else frozenset()
+    national_ids = frozenset().union(*(p.national_ids for p in people)) if people else frozenset()
+    if not phones and not national_ids:
+        return 0
+    anyone = _Searchable(phones, national_ids, frozenset())
+    checked: dict[str, bool] = {}
+
+    def holds(cell: object) -> bool:
+        text = str(cell)
+        if text not in checked:
+            checked[text] = anyone.holds(text)
+        return checked[text]
+
+    ids = {problem_id for problem_id, cells in session.execute(
+               select(_PROBLEM.c.id, _PROBLEM.c.cells).where(_PROBLEM.c.outcome == "rejected"))
+           if isinstance(cells, list) and any(holds(c) for c in cells if c not in (None, ""))}
+    return _mark_cells(session, ids)
+
+
+def _mark_cells(session: Session, problem_ids: set[int]) -> int:
+    """Every non-empty cell of these rows becomes the marker (the row keeps its length)."""
+    changed = 0
+    for problem_id in sorted(problem_ids):
+        cells = session.execute(select(_PROBLEM.c.cells).where(_PROBLEM.c.id == problem_id)).scalar_one()
+        redacted = [MARKER if c not in (None, "") else c for c in cells] if isinstance(cells, list) else [MARKER]
+        if redacted != cells:
+            session.execute(update(_PROBLEM).where(_PROBLEM.c.id == problem_id).values(cells=redacted))
+            changed += 1
+    return changed
 
 
 def _redact_events(session: Session, subjects: list[str], people: list[_Searchable]) -> int:

@@ -31,4 +31,5 @@ def purge_command(dry_run: bool, today: datetime | None) -> None:
         return
     db.session.commit()
     click.echo(f"Erased {result.erased} registrations (retention {retention} days, as of {day.isoformat()});"
-               f" redacted {result.changes_redacted} history entries and {result.events_redacted} events")
+               f" redacted {result.changes_redacted} history entries, {result.events_redacted} events"
+               f" and {result.import_rows_redacted} import report rows")
