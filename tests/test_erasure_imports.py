@@ -41,8 +41,12 @@ def test_purge_redacts_the_persons_rows_of_the_import_report_and_nobody_elses(ap
         good(1, **{**PERSON, "commune": "999999"}),          # row 4: rejected, the same phone
         good(2, **OTHER),                                    # row 5: somebody else, stored
         good(2, **{**OTHER, "commune": "999999"}),           # row 6: somebody else, rejected
+        good(3, full_name="chan  SOPHEA", date_of_birth="02/04/1991", phone="011 999 000", commune="999999"),  # row 7:
+        # rejected, their name and birth date with a phone they never had
+        good(4, full_name="Chan Sophea", date_of_birth="1993-01-01", phone="011 999 001", commune="999999"),   # row 8:
+        # rejected, a namesake born on another day: not theirs
     ]))
-    assert (first["imported"], first["duplicates"], first["rejected"]) == (2, 1, 2)
+    assert (first["imported"], first["duplicates"], first["rejected"]) == (2, 1, 4)
     with app.app_context():
         person = db.session.scalar(sa.select(Actor).where(Actor.phone == "+85512777888"))
         number = person.registration_number
@@ -66,7 +70,7 @@ def test_purge_redacts_the_persons_rows_of_the_import_report_and_nobody_elses(ap
 
     done = runner.invoke(args=["purge", "--today", "2025-07-20"])
     assert done.exit_code == 0 and done.output.startswith("Erased 1 registrations"), done.output
-    assert "and 5 import report rows" in done.output, done.output
+    assert "and 6 import report rows" in done.output, done.output
     assert "777" not in done.output and "Chan" not in done.output
 
     with app.app_context():
@@ -76,13 +80,15 @@ def test_purge_redacts_the_persons_rows_of_the_import_report_and_nobody_elses(ap
         assert s.execute(sa.text("SELECT id, rows, imported, duplicates, rejected FROM import_batch ORDER BY id")).all() == batches
         changed = {(batch, row) for (batch, row, _, cells), (_, _, _, old) in zip(after, before) if cells != old}
         batch_a, batch_b = sorted({batch for batch, *_ in before})
-        assert changed == {(batch_a, 3), (batch_a, 4), (batch_b, 2), (batch_b, 3), (batch_b, 4)}
+        assert changed == {(batch_a, 3), (batch_a, 4), (batch_b, 2), (batch_b, 3), (batch_b, 4), (batch_a, 7)}
         for batch, row, _, cells in after:
             if (batch, row) in changed:
                 assert set(cells) <= {MARKER, ""}, cells
         # Somebody else's rows are as they were.
         others = {(batch, row): cells for batch, row, _, cells in after if (batch, row) not in changed}
         assert others[(batch_a, 6)][1] == "Sok Dara" and others[(batch_b, 5)][1] == "Sok Dara"
+        assert others[(batch_a, 8)][1:4] == ["Chan Sophea", "female", "1993-01-01"]  # the namesake's row stays
+        s.execute(sa.text("DELETE FROM import_problem WHERE batch_id = :b AND row_number = 8"), {"b": batch_a})
         text = "\n".join(_everything_as_text(s))
         for value in ("Chan Sophea", "012 777 888", "+85512777888", "010 555 444", "+85510555444", "123456789", "1991-04-02"):
             assert value not in text, value

@@ -29,12 +29,14 @@ accepts exactly these updates and nothing else (migration 0012_erasure).
 The import report (`import_problem`) keeps the cells of the rows it did not store, and some
 of those rows are the person: a row found to duplicate their registration (detail
 {"number"}), a repeat of the row that created it ({"row": source_row}) or of such a
-duplicate, and a rejected row holding one of their phone numbers or national IDs (a row
-fixed and imported again later). Their cells become the marker (the row, its outcome and
-its reasons stay, so the batch's counts and report still add up). Every phone, ID and name
-the person ever had (the history's old values too) counts as theirs, for these rows and for
-the searches. A rejected row naming them by a phone or ID they never had cannot be told
-apart from anyone else's and stays. `import_problem` is not append-only: a plain UPDATE.
+duplicate, and a rejected row holding one of their phone numbers or national IDs, or one of
+their names together with one of their dates of birth (a row fixed and imported again
+later). Their cells become the marker (the row, its outcome and its reasons stay, so the
+batch's counts and report still add up). Every phone, ID, name and date of birth the person
+ever had (the history's old values too) counts as theirs, for these rows and for the
+searches. A rejected row with none of these (a misspelt name, a wrong birth date and a phone
+they never had) cannot be told from a stranger's and stays. `import_problem` is not
+append-only: a plain UPDATE.
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ from registry import clock
 from registry.actors.lifecycle import timeline
 from registry.actors.models import Actor, ActorChange
 from registry.actors.normalise import identity_name, visible
-from registry.actors.validation import Problem, parse_phone
+from registry.actors.validation import Problem, parse_date, parse_phone
 from registry.events.models import Event
 from registry.events.services import record
 from registry.vocab import age_band, age_on
@@ -200,20 +202,24 @@ def _redacted_reason(row: ActorChange) -> str:
 
 @dataclass(frozen=True)
 class _Searchable:
-    """Every phone, national ID and name key the person had: now, and in the history."""
+    """Every phone, national ID, name key and date of birth the person had: now, and in the
+    history."""
     phones: frozenset[str]
     national_ids: frozenset[str]
     name_keys: frozenset[str]
+    births: frozenset[date] = frozenset()
 
     @classmethod
     def of(cls, session: Session, actor: Actor) -> _Searchable:
         found: dict[str, set[str]] = {"phone": {actor.phone}, "national_id": {actor.national_id or ""},
-                                      "name_key": {actor.name_key}}
+                                      "name_key": {actor.name_key}, "date_of_birth": {actor.date_of_birth.isoformat()}}
         rows = session.execute(select(ActorChange.field, ActorChange.old, ActorChange.new).where(
             ActorChange.actor_id == actor.id, ActorChange.field.in_(tuple(found))))
         for field, old, new in rows:
             found[field].update(v for v in (old, new) if v and v != MARKER)
-        return cls(*(frozenset(found[k] - {"", MARKER, ERASED_NAME, ERASED_PHONE}) for k in ("phone", "national_id", "name_key")))
+        births = frozenset(date.fromisoformat(v) for v in found["date_of_birth"] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v))
+        return cls(*(frozenset(found[k] - {"", MARKER, ERASED_NAME, ERASED_PHONE}) for k in ("phone", "national_id", "name_key")),
+                   births)
 
     def holds(self, cell: str) -> bool:
         """Whether a text is one of the person's phone numbers (in any format) or national IDs."""
@@ -276,24 +282,50 @@ def _redact_duplicate_rows(session: Session, people: list[Actor]) -> int:
 
 
 def _redact_rejected_rows(session: Session, people: list[_Searchable]) -> int:
-    """Rejected rows holding one of the people's phone numbers or national IDs: one pass over
-    the rejected rows, each distinct cell checked once."""
+    """Rejected rows holding one of the people's phone numbers or national IDs, or one of
+    their names with one of their dates of birth (any cells: a rejected row's columns may be
+    anything): one pass over the rejected rows, each distinct cell checked once."""
     phones = frozenset().union(*(p.phones for p in people)) if people else frozenset()
     national_ids = frozenset().union(*(p.national_ids for p in people)) if people else frozenset()
-    if not phones and not national_ids:
+    births_of: dict[str, set[date]] = {}  # name key -> the dates of birth of the people so named
+    for person in people:
+        for key in person.name_keys:
+            births_of.setdefault(key, set()).update(person.births)
+    if not phones and not national_ids and not births_of:
         return 0
     anyone = _Searchable(phones, national_ids, frozenset())
-    checked: dict[str, bool] = {}
+    held: dict[str, bool] = {}
+    keys: dict[str, str] = {}
+    dates: dict[str, date | None] = {}
 
-    def holds(cell: object) -> bool:
-        text = str(cell)
-        if text not in checked:
-            checked[text] = anyone.holds(text)
-        return checked[text]
+    def holds(text: str) -> bool:
+        if text not in held:
+            held[text] = anyone.holds(text)
+        return held[text]
+
+    def key(text: str) -> str:
+        if text not in keys:
+            keys[text] = identity_name(visible(text))
+        return keys[text]
+
+    def day(text: str) -> date | None:
+        if text not in dates:
+            try:
+                dates[text] = parse_date(text)
+            except Problem:
+                dates[text] = None
+        return dates[text]
+
+    def theirs(cells: list[Any]) -> bool:
+        texts = [str(c) for c in cells if c not in (None, "")]
+        if any(holds(t) for t in texts):
+            return True
+        births = set().union(*(births_of.get(key(t), ()) for t in texts))
+        return bool(births) and any(day(t) in births for t in texts)
 
     ids = {problem_id for problem_id, cells in session.execute(
                select(_PROBLEM.c.id, _PROBLEM.c.cells).where(_PROBLEM.c.outcome == "rejected"))
-           if isinstance(cells, list) and any(holds(c) for c in cells if c not in (None, ""))}
+           if isinstance(cells, list) and theirs(cells)}
     return _mark_cells(session, ids)
 
 
