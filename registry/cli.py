@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from registry import clock
 from registry.actors.commands import actors
+from registry.actors.erasure_commands import purge_command
+from registry.record_export import commands as _record_export_commands  # noqa: F401  (adds `actors export`)
 from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import DEFAULT_LOCALE, LOCALES, translate
@@ -259,4 +261,4 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
             rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
-            revoke_token_command, actors]
+            revoke_token_command, actors, purge_command]

@@ -94,6 +94,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Uploaded files, kept until their import ends (imports/uploads.py).
         "IMPORT_UPLOAD_FOLDER": os.environ.get("REGISTRY_IMPORT_UPLOAD_FOLDER", str(instance_path / "imports")),
         **_import_limits(),
+        # Days a registration deactivated as consent_withdrawn is kept whole (and may be
+        # reactivated) after its effective date before `flask purge` erases it (actors/erasure.py).
+        "ERASURE_RETENTION_DAYS": int(os.environ.get("REGISTRY_ERASURE_RETENTION_DAYS", 0)),
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }

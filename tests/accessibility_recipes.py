@@ -168,6 +168,17 @@ def tokens_states(tour: Tour) -> None:
     tour.check("a token revoked")
 
 
+def export_states(tour: Tour) -> None:
+    """The personal record export's confirmation page, and the page again without a language."""
+    tour.goto(f"/staff/actors/{tour.site.person['number']}/export")
+    tour.check()
+    if not tour.every_state:
+        return
+    tour.page.evaluate("document.querySelectorAll('input[name=language]').forEach(e => { e.checked = false; })")
+    tour.submit("#export-pdf", 422)
+    tour.check("no language chosen")
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
     "registration.register": register_states,
     "registration.status": status_states,
@@ -182,6 +193,7 @@ RECIPES: dict[str, Callable[[Tour], None]] = {
     "imports.batch": batch_states,
     "accounts.account": account_states,
     "tokens.index": tokens_states,
+    "record_export.confirm": export_states,
 }
 
 

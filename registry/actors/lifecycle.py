@@ -159,9 +159,12 @@ def _current_entries(session: Session, actor: Actor) -> tuple[list[Segment], Cou
 # --------------------------------------------------------------------------- checks
 def lock(session: Session, actor: Actor) -> Actor:
     """The actor row, locked until commit and read afresh (a concurrent change committed
-    first is seen, never overwritten)."""
+    first is seen, never overwritten); refused when it was erased."""
     locked = session.get(Actor, actor.id, with_for_update=True, populate_existing=True)
     assert locked is not None
+    if locked.erased_at is not None:  # registry.actors.erasure: nothing left to change
+        raise ChangeRefused([FieldError("status", N_("This registration was erased after consent was withdrawn:"
+                                                     " it cannot be changed. A person who comes back registers again."))])
     return locked
 
 

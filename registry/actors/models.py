@@ -72,6 +72,9 @@ class Actor(db.Model):  # type: ignore[name-defined]
     status_note: Mapped[str | None] = mapped_column(String(500))
     status_effective: Mapped[date | None] = mapped_column(Date)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id"))
+    # When the personal fields were replaced by a tombstone (registry.actors.erasure): the
+    # registration stays, as its number and what the statistics count, and refuses every change.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint(one_of("category", vocab.CATEGORIES.stored_codes), name="category"),

@@ -103,6 +103,7 @@ class Document:
         self.pdf = pdf
         self.covered = frozenset(pdf.fonts["khmer"].cmap) | frozenset(pdf.fonts["latin"].cmap)
         self.frame = frame
+        self.flowing = False  # True: blocks go on to new pages (`flowing`), else all on one (`one_page`)
         self.scale, self.drawing = 1.0, False
         self.y, self.floor = MARGIN, PAGE_HEIGHT - MARGIN
         self._wrapped: dict[tuple[str, str, str, float, float], list[str]] = {}
@@ -144,7 +145,24 @@ class Document:
 
     def stack(self, texts: Sequence[Text], *, align: str = "C", gap: float = 0.0) -> None:
         """Paragraphs one under another across the page, `gap` mm between them."""
-        self.y = self._stack(texts, MARGIN, self.y, self.width, align, gap)
+        if not self.flowing:
+            self.y = self._stack(texts, MARGIN, self.y, self.width, align, gap)
+            return
+        for number, item in enumerate(texts):  # each paragraph whole on one page
+            if number:
+                self.y += gap * self.scale
+            self._room(self._height([item], self.width))
+            self.y = self._stack([item], MARGIN, self.y, self.width, align, 0.0)
+
+    def _room(self, height: float) -> bool:
+        """In a flowing document, start a new page when a block `height` mm tall would cross
+        this one's floor (and the page holds something already). True when it did."""
+        if not self.flowing or self.y + height <= self.floor or self.y <= MARGIN:
+            return False
+        if self.drawing:
+            self.pdf.add_page()
+        self.y = MARGIN
+        return True
 
     def box(self, texts: Sequence[Text], *, width: float, padding: float = 3.0) -> None:
         """Paragraphs centred in a tinted, framed box `width` mm wide, centred on the page."""
@@ -168,6 +186,8 @@ class Document:
         self.rule()
         for label, value in rows:
             height = max(self._height(label, label_width), self._height(value, value_width)) + 2 * pad
+            if self._room(height):
+                self.rule()
             self._stack(label, MARGIN, self.y + pad, label_width, "L", 0.0)
             self._stack(value, value_x, self.y + pad, value_width, "L", 0.0)
             self.y += height
@@ -295,6 +315,16 @@ def one_page(draw: Callable[[Document], None], *, title: str, language: str,
             if scale <= smallest:
                 raise DoesNotFit(f"the content takes {fill:.0%} of the page at the smallest type scale")
             scale = max(smallest, scale * min(0.97, 1.0 / fill))
+        document.start(scale, drawing=True)
+        draw(document)
+        return document.output()
+
+
+def flowing(draw: Callable[[Document], None], *, title: str, language: str, scale: float = 1.0) -> bytes:
+    """The PDF of as many A4 pages as `draw` fills at `scale` (a record with a long history):
+    paragraphs and table rows are carried whole to the next page; no frame, no footer."""
+    with Document(title=title, language=language, frame=False) as document:
+        document.flowing = True
         document.start(scale, drawing=True)
         draw(document)
         return document.output()
