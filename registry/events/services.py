@@ -50,6 +50,8 @@ KINDS: dict[str, str] = {
     "actor_deactivated": N_("Registration deactivated"),
     "actor_reactivated": N_("Registration reactivated"),
     "actor_merged": N_("Registration merged into another"),
+    "actor_registered": N_("Person registered by outreach staff"),
+    "event_log_exported": N_("Event log exported"),
 }
 
 
