@@ -4,6 +4,9 @@ credited with it, `actor.assisted_by_id`.
 
 SQLite cannot alter a constraint, so its actor table is rebuilt (batch mode); its partial
 indexes are created again after the rebuild, spelled out here (frozen, as 0010 left them).
+The audit (admins filter the event log by what an event is about): an index on the event's
+subject, newest first.
+
 Downgrade refuses while any registration is assisted: the old CHECK cannot hold it.
 
 Revision ID: 0013_assisted
@@ -58,6 +61,7 @@ def upgrade():
         batch.create_check_constraint(op.f("ck_actor_channel"), _one_of("channel", _AFTER))
     if _sqlite():
         _partial_indexes(create=True)
+    op.create_index("ix_event_subject_id", "event", ["subject", "id"])
 
 
 def downgrade():
@@ -65,6 +69,7 @@ def downgrade():
     if bind.execute(sa.text("SELECT count(*) FROM actor WHERE channel = 'assisted'")).scalar():
         raise RuntimeError("registrations were made by outreach staff (channel 'assisted'): revision"
                            " 0014_actor_change_at cannot hold them; restore a backup from before 0013_assisted")
+    op.drop_index("ix_event_subject_id", table_name="event")
     if _sqlite():
         _partial_indexes(create=False)
     with op.batch_alter_table("actor", recreate="auto") as batch:
