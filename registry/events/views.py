@@ -148,7 +148,7 @@ def export():  # type: ignore[no-untyped-def]
     where = replace(asked.where, before_id=None)
     audit("event_log_exported", detail={"filter": {k: v for k, v in asked.typed.items() if v}})
     db.session.commit()
-    emails = dict(db.session.execute(select(StaffUser.id, StaffUser.email)).tuples().all())
+    emails = dict(db.session.execute(select(StaffUser.id, StaffUser.email)).all())
     rows = ((clock.as_utc(row.at).isoformat(), row.kind, emails.get(row.staff_user_id, ""), row.ip or "",
              row.subject or "", json.dumps(row.detail, ensure_ascii=False, sort_keys=True) if row.detail else "")
             for row in every(db.session, where))
