@@ -103,11 +103,13 @@ def register_blueprints(app: Flask) -> None:
     from registry.events.views import bp as events_bp
     from registry.record_export.views import bp as record_export_bp
     from registry.imports.views import bp as imports_bp
+    from registry.registration.assisted import bp as assisted_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
 
     app.register_blueprint(registration_bp)
+    app.register_blueprint(assisted_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(dashboard_bp)

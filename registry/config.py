@@ -83,6 +83,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
         "PROXY_HOPS": int(os.environ.get("REGISTRY_PROXY_HOPS", 0)),
         "UPLOAD_RATE_LIMIT": os.environ.get("REGISTRY_UPLOAD_RATE_LIMIT", "20 per hour"),
+        # Assisted registrations per staff account (posts, with the no-JavaScript area
+        # buttons): one person a minute is a brisk day; the public limits do not apply.
+        "ASSISTED_RATE_LIMIT": os.environ.get("REGISTRY_ASSISTED_RATE_LIMIT", "600 per hour;3000 per day"),
         "RATELIMIT_ENABLED": _flag("REGISTRY_RATELIMIT_ENABLED", True),
         "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 5000)),
         "IMPORT_STALE_SECONDS": int(os.environ.get("REGISTRY_IMPORT_STALE_SECONDS", 60)),

@@ -126,6 +126,7 @@ SECTORS = Vocabulary("sector", [
 CHANNELS = Vocabulary("channel", [
     Term("self", N_("Self-registration"), 0),
     Term("outreach", N_("Outreach"), 1),
+    Term("assisted", N_("Assisted by outreach staff"), 2),
 ])
 
 # Age bands of the statistics (age on the date registered), as the ministry reports them.

@@ -3,6 +3,7 @@ test: every GET route of the URL map is visited; one without arguments as it is,
 (and the states behind forms) by a recipe; routes that are no HTML page are listed."""
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,8 @@ NOT_PAGES = {
     "registration.commune_options": "JSON for the form's script",
     "imports.progress": "JSON for the batch page's script",
     "registration.certificate_pdf": "a PDF download (the certificate page it mirrors is checked)",
+    "assisted.certificate_pdf": "a PDF download (the certificate page it mirrors is checked)",
+    "events.export": "a CSV download",
     "imports.report": "a CSV download",
     "imports.template": "a CSV or XLSX download",
     "dashboard.export": "a CSV or XLSX download",
@@ -48,7 +51,12 @@ def states(*paths: str) -> Callable[[Tour], None]:
 
 
 def register_states(tour: Tour) -> None:
-    tour.goto("/register")
+    register_states_at(tour, "/register")
+
+
+def register_states_at(tour: Tour, path: str) -> None:
+    """The registration form (public or assisted) as it opens, then with every field wrong."""
+    tour.goto(path)
     tour.check()
     if not tour.every_state:
         return
@@ -179,7 +187,55 @@ def export_states(tour: Tour) -> None:
     tour.check("no language chosen")
 
 
+ASSISTED = itertools.count(1)
+
+
+def assisted_states(tour: Tour) -> None:
+    """The assisted form empty, with every field wrong, then a person registered (their number
+    kept on the tour for the confirmation and the certificate)."""
+    register_states_at(tour, "/staff/register")
+    n = next(ASSISTED)
+    page = tour.page
+    tour.goto("/staff/register")
+    page.check("input[name=category][value=self_employed]")
+    page.fill("#full_name", "Person Assisted")
+    page.check("input[name=gender][value=female]")
+    page.fill("#date_of_birth", f"{1 + n % 28:02d}/02/1991")
+    page.fill("#phone", f"016 {n:03d} 555")
+    page.select_option("#province", "12")
+    page.wait_for_selector("#district option[value='1201']", state="attached")
+    page.select_option("#district", "1201")
+    page.wait_for_selector("#commune option[value='120101']", state="attached")
+    page.select_option("#commune", "120101")
+    page.select_option("#sector", "trade")
+    page.check("input[name=consent]")
+    tour.submit("button.primary", 200)  # the redirect to the confirmation, followed
+    tour.assisted_number = page.url.split("?")[0].rsplit("/", 1)[1]  # type: ignore[attr-defined]
+
+
+def with_assisted(suffix: str) -> Callable[[Tour], None]:
+    def visit(tour: Tour) -> None:
+        if not getattr(tour, "assisted_number", None):
+            assisted_states(tour)
+        tour.goto(f"/staff/register/{tour.assisted_number}{suffix}")  # type: ignore[attr-defined]
+        tour.check()
+    return visit
+
+
+def events_states(tour: Tour) -> None:
+    tour.goto("/staff/events")
+    tour.check()
+    tour.goto("/staff/events?kind=sign_in&from=2020-01-01&to=2030-12-31&subject=batch 1")
+    tour.check("filtered")
+    tour.goto("/staff/events?kind=nonsense&from=2025-13-01&account=x", 400)
+    tour.check("every filter wrong")
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
+    "assisted.register": assisted_states,
+    "assisted.done": with_assisted(""),
+    "assisted.certificate": with_assisted("/certificate"),
+    "events.index": events_states,
     "registration.register": register_states,
     "registration.status": status_states,
     "registration.recover": recover_states,

@@ -15,10 +15,13 @@ from registry.imports.template import instructions
 from tests.helpers import valid_form
 
 # Actor columns that say how and when a row arrived, not what the person told us.
-BOOKKEEPING = {"id", "registration_number", "channel", "created_at", "consented_at", "import_batch_id", "source_row"}
+BOOKKEEPING = {"id", "registration_number", "channel", "created_at", "consented_at", "import_batch_id", "source_row",
+               "assisted_by_id"}
+# Set only by an assisted registration, one at a time (register_actor), never by a bulk insert.
+ONE_AT_A_TIME = {"assisted_by_id"}
 # The record's lifecycle (registry.actors.lifecycle): never written by a registration (a new
 # one is active by the column's default).
-LIFECYCLE = {"status", "status_reason", "status_note", "status_effective", "merged_into_id"}
+LIFECYCLE = {"status", "status_reason", "status_note", "status_effective", "merged_into_id", "erased_at"}
 
 
 def test_every_field_has_a_label_and_instructions_in_every_language() -> None:
@@ -51,7 +54,7 @@ def test_the_stored_registration_fills_every_column_of_the_actor_but_bookkeeping
     assert set(Registration._fields) == columns - BOOKKEEPING - LIFECYCLE
     assert BULK_COLUMNS == ("id", "registration_number", *Registration._fields,
                              "channel", "created_at", "consented_at", "import_batch_id", "source_row")
-    assert set(BULK_COLUMNS) == columns - LIFECYCLE
+    assert set(BULK_COLUMNS) == columns - LIFECYCLE - ONE_AT_A_TIME
 
 
 def test_validation_builds_the_registration_by_name() -> None:

@@ -65,6 +65,9 @@ class Actor(db.Model):  # type: ignore[name-defined]
     # Outreach imports: the batch and the spreadsheet row the actor came from.
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     source_row: Mapped[int | None] = mapped_column(Integer)
+    # Assisted registrations (channel "assisted"): the member of staff who filled in the form
+    # with the person and confirmed their consent on their behalf.
+    assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     # The record's lifecycle (registry.actors.lifecycle): active, deactivated (with a reason
     # code and the date it takes effect) or merged into another registration.
     status: Mapped[str] = mapped_column(String(12), server_default="active")

@@ -25,9 +25,11 @@ class DuplicateRegistration(Exception):
 
 
 def register_actor(
-    session: Session, reg: Registration, *, channel: str, consented_at: datetime, now: datetime
+    session: Session, reg: Registration, *, channel: str, consented_at: datetime, now: datetime,
+    assisted_by_id: int | None = None,
 ) -> Actor:
-    """Store one registration; raise DuplicateRegistration if the person is already there."""
+    """Store one registration; raise DuplicateRegistration if the person is already there.
+    `assisted_by_id`: the member of staff who registered the person with them (channel "assisted")."""
     lock_identities(session, [reg])
     existing = find_existing(session, [reg])[0]
     if existing is not None:
@@ -39,6 +41,7 @@ def register_actor(
         channel=channel,
         created_at=now,
         consented_at=consented_at,
+        assisted_by_id=assisted_by_id,
         **reg._asdict(),
     )
     try:

@@ -31,4 +31,5 @@ class Event(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_event_kind_at", "kind", "at"),
         Index("ix_event_staff_user_id_at", "staff_user_id", "at"),
+        Index("ix_event_subject_id", "subject", "id"),  # everything about one thing, newest first (0013)
     )

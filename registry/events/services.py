@@ -7,11 +7,11 @@ table's `detail`, which only admins read).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from registry.events.models import Event
@@ -52,6 +52,8 @@ KINDS: dict[str, str] = {
     "actor_merged": N_("Registration merged into another"),
     "actor_erased": N_("Registration erased (consent withdrawn)"),
     "personal_data_exported": N_("Personal record exported"),
+    "actor_registered": N_("Person registered by outreach staff"),
+    "event_log_exported": N_("Event log exported"),
 }
 
 
@@ -75,16 +77,44 @@ def record(session: Session, kind: str, *, now: datetime, by_id: int | None = No
 class EventFilter:
     kind: str | None = None
     staff_user_id: int | None = None
+    since: datetime | None = None  # at or after this moment
+    until: datetime | None = None  # before this moment
+    subjects: tuple[str, ...] = ()  # any of these (one thing may be named in several ways)
     before_id: int | None = None  # keyset paging: events older than this one
 
 
-def recent(session: Session, where: EventFilter, *, limit: int = 50) -> list[Event]:
-    """Newest first, `limit` at a time (keyset on id, so paging never skips or repeats)."""
-    query = select(Event).order_by(Event.id.desc()).limit(limit)
+def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
     if where.kind:
         query = query.where(Event.kind == where.kind)
     if where.staff_user_id is not None:
         query = query.where(Event.staff_user_id == where.staff_user_id)
+    if where.since is not None:
+        query = query.where(Event.at >= where.since)
+    if where.until is not None:
+        query = query.where(Event.at < where.until)
+    if where.subjects:
+        query = query.where(Event.subject.in_(where.subjects))
     if where.before_id is not None:
         query = query.where(Event.id < where.before_id)
-    return list(session.scalars(query))
+    return query
+
+
+def recent(session: Session, where: EventFilter, *, limit: int = 50) -> list[Event]:
+    """Newest first, `limit` at a time (keyset on id, so paging never skips or repeats)."""
+    return list(session.scalars(_filtered(select(Event), where).order_by(Event.id.desc()).limit(limit)))
+
+
+EXPORT_COLUMNS = (Event.id, Event.at, Event.kind, Event.staff_user_id, Event.ip, Event.subject, Event.detail)
+
+
+def every(session: Session, where: EventFilter, *, batch: int = 2000) -> Iterator[Row[Any]]:
+    """Every matching event, newest first, as plain rows (EXPORT_COLUMNS), read `batch` at a
+    time by keyset: an export of the whole log holds one batch in memory, never the log."""
+    before = where.before_id
+    while True:
+        rows = session.execute(_filtered(select(*EXPORT_COLUMNS), replace(where, before_id=before))
+                               .order_by(Event.id.desc()).limit(batch)).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        before = rows[-1].id

@@ -28,6 +28,7 @@ from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.registration.certificate import certificate_context
 from registry.registration.certificate_pdf import build_certificate_pdf, certificate_filename
+from registry.events.views import audit
 from registry.registration.forms import RecoverForm, RegistrationForm, StatusForm
 
 bp = Blueprint("registration", __name__)
@@ -83,38 +84,80 @@ def home():  # type: ignore[no-untyped-def]
 @limiter.limit("120 per minute", methods=["POST"])
 def register():  # type: ignore[no-untyped-def]
     form = RegistrationForm()
-    errors: dict[str, list[str]] = {}
-    duplicate = False
+    attempt = Attempt()
     if request.method == "POST" and not form.refresh.data:
+        actor = attempt.store(form, channel="self")
+        if actor is not None:
+            session[_CERTIFICATE_KEY] = actor.id
+            return redirect(url_for(".done"), 303)
+    return render_form(form, attempt, action=url_for(".register"))
+
+
+class Attempt:
+    """One posted registration form, through the validation core and the identity rule: the
+    public form and the assisted one (registration.assisted) store people the same way."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self.duplicate = False
+
+    def store(self, form: RegistrationForm, *, channel: str, assisted_by_id: int | None = None,
+              only_province: str | None = None) -> Actor | None:
+        """The stored actor (committed), or None with `errors` or `duplicate` set.
+
+        `only_province`: a province-limited member of staff registers people of that province
+        only. A public registration is counted against its phone and national ID
+        (proof.limit_registration: the answer may say someone is registered); an assisted one
+        is limited per staff account instead, by its view."""
         registration, problems = validate_registration(form.raw(), today=clock.today())
         for problem in problems:
-            errors.setdefault(problem.field, []).append(describe(problem, _, with_field=False))
+            self.errors.setdefault(problem.field, []).append(describe(problem, _, with_field=False))
+        if only_province and (form.province.data or "").strip() != only_province and "province" not in self.errors:
+            self.errors["province"] = [_("Outside your province: you may register people of %(province)s only.",
+                                         province=_province_name(only_province))]
         if not form.validate():
-            errors.setdefault("consent", []).extend(str(m) for m in form.consent.errors)
-        if not errors and registration is not None:
+            self.errors.setdefault("consent", []).extend(str(m) for m in form.consent.errors)
+        if self.errors or registration is None:
+            return None
+        if assisted_by_id is None:
             proof.limit_registration(registration.phone, registration.national_id)
-            now = clock.now()
-            try:
-                actor = register_actor(
-                    db.session, registration, channel="self", consented_at=now, now=now
-                )
-                db.session.commit()
-            except DuplicateRegistration:
-                db.session.rollback()
-                duplicate = True
-            else:
-                session[_CERTIFICATE_KEY] = actor.id
-                return redirect(url_for(".done"), 303)
-    status = 409 if duplicate else 422 if errors else 200
+        now = clock.now()
+        try:
+            actor = register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
+                                   assisted_by_id=assisted_by_id)
+            if assisted_by_id is not None:
+                audit("actor_registered", subject=actor.registration_number, detail={"channel": channel})
+            db.session.commit()
+        except DuplicateRegistration:
+            db.session.rollback()
+            self.duplicate = True
+            return None
+        return actor
+
+
+def _province_name(code: str) -> str:
+    record = areas.area_by_code(code)
+    return areas.area_name(record, current_locale()) if record else code
+
+
+def render_form(form: RegistrationForm, attempt: Attempt, *, action: str, assisted: bool = False,
+                only_province: str | None = None):  # type: ignore[no-untyped-def]
+    """The registration form page (public or assisted) with what went wrong, and its status."""
+    status = 409 if attempt.duplicate else 422 if attempt.errors else 200
+    choices = _area_choices(form)
+    if only_province:
+        choices["province"] = [(code, name) for code, name in choices["province"] if code == only_province]
     return (
         render_template(
             "registration/register.html",
             form=form,
-            errors=errors,
-            duplicate=duplicate,
-            choices=_area_choices(form),
+            errors=attempt.errors,
+            duplicate=attempt.duplicate,
+            choices=choices,
             error_labels={**{name: _(label) for name, label in ERROR_LABELS.items()}, "consent": _("Consent")},
             sectors=[(code, _(label)) for code, label in vocab.SECTORS.items()],
+            action=action,
+            assisted=assisted,
         ),
         status,
     )
@@ -135,7 +178,8 @@ def done():  # type: ignore[no-untyped-def]
 
 @bp.get("/certificate")
 def certificate():  # type: ignore[no-untyped-def]
-    return render_template("registration/certificate.html", **certificate_context(_actor_in_session()))
+    return render_template("registration/certificate.html", **certificate_context(_actor_in_session()),
+                           pdf_url=url_for(".certificate_pdf"))
 
 
 @bp.get("/certificate.pdf")
