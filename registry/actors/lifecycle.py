@@ -416,6 +416,22 @@ def reactivate(session: Session, actor: Actor, reason: str, by: Staff | None, *,
     _event(session, "actor_reactivated", actor, by, via, now, effective=day.isoformat())
 
 
+def check_merge(keep: Actor, duplicate: Actor, reason: str, by: Staff | None) -> str:
+    """The merge's rules, changing nothing (the staff page asks them before its confirmation
+    step; `merge` asks them again on the locked rows). Returns the reason as stored."""
+    if keep.id == duplicate.id:
+        raise ChangeRefused([FieldError("duplicate", N_("A registration cannot be merged into itself."))])
+    check_scope(by, keep, duplicate)
+    reason = _reason(reason)
+    if keep.status != "active":
+        raise ChangeRefused([FieldError("keep", N_("The registration to keep must be active (now: %(status)s)."), {"status": keep.status})])
+    if duplicate.status == "merged":
+        raise ChangeRefused([FieldError("duplicate", N_("This registration is already merged into another."))])
+    if keep.category != duplicate.category:
+        raise ChangeRefused([FieldError("duplicate", N_("The two registrations are in different categories. Correct the category first if it is wrong."))])
+    return reason
+
+
 def merge(session: Session, keep: Actor, duplicate: Actor, reason: str, by: Staff | None, *,
           via: str = "web", now: datetime | None = None) -> None:
     """`duplicate` is the same person as `keep`: it stops counting from the start (figures
@@ -426,14 +442,7 @@ def merge(session: Session, keep: Actor, duplicate: Actor, reason: str, by: Staf
     first, second = sorted((keep, duplicate), key=lambda a: a.id)  # locks in id order: no deadlock
     first, second = lock(session, first), lock(session, second)
     keep, duplicate = (first, second) if first.id == keep.id else (second, first)
-    check_scope(by, keep, duplicate)
-    reason = _reason(reason)
-    if keep.status != "active":
-        raise ChangeRefused([FieldError("keep", N_("The registration to keep must be active (now: %(status)s)."), {"status": keep.status})])
-    if duplicate.status == "merged":
-        raise ChangeRefused([FieldError("duplicate", N_("This registration is already merged into another."))])
-    if keep.category != duplicate.category:
-        raise ChangeRefused([FieldError("duplicate", N_("The two registrations are in different categories. Correct the category first if it is wrong."))])
+    reason = check_merge(keep, duplicate, reason, by)
     _segments, before = _current_entries(session, duplicate)
     old_status = duplicate.status
     duplicate.status, duplicate.status_reason, duplicate.status_note = "merged", None, None

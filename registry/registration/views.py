@@ -35,8 +35,9 @@ _CERTIFICATE_KEY = "certificate_actor"
 
 
 
-def _area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
-    """Options for the three area lists: districts of the chosen province, and so on."""
+def area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
+    """Options for the three area lists: districts of the chosen province, and so on (the staff
+    correction form shows the same lists)."""
     locale = current_locale()
     province, district = (form.province.data or "").strip(), (form.district.data or "").strip()
     district_list = areas.districts(province)
@@ -112,7 +113,7 @@ def register():  # type: ignore[no-untyped-def]
             form=form,
             errors=errors,
             duplicate=duplicate,
-            choices=_area_choices(form),
+            choices=area_choices(form),
             error_labels={**{name: _(label) for name, label in ERROR_LABELS.items()}, "consent": _("Consent")},
             sectors=[(code, _(label)) for code, label in vocab.SECTORS.items()],
         ),
