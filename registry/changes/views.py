@@ -74,9 +74,9 @@ def _errors(problems: Sequence[FieldError], on_page: Mapping[str, str] | None = 
     """The lifecycle's refusals in the reader's language, by the field on this page."""
     out: Errors = {}
     for problem in problems:
-        if problem.params.get("status") in STATUS_LABELS:
-            problem = FieldError(problem.field, problem.message,
-                                 {**problem.params, "status": _(STATUS_LABELS[problem.params["status"]])})
+        status = STATUS_LABELS.get(problem.params.get("status", ""))
+        if status is not None:  # the status in words, in the reader's language
+            problem = FieldError(problem.field, problem.message, {**problem.params, "status": _(status)})
         name = (on_page or {}).get(problem.field, problem.field)
         out.setdefault(name, []).append(describe(problem, _, with_field=False))
     return out
@@ -282,11 +282,12 @@ def side_by_side(first: Actor, second: Actor) -> list[tuple[str, str, str]]:
             return _(vocab.SECTORS[value])
         return str(value)
 
+    labels = _labels()
     rows = [(_("Registration number"), format_number(first.registration_number), format_number(second.registration_number)),
-            (_(FORM_LABELS["status"]), _(STATUS_LABELS[first.status]), _(STATUS_LABELS[second.status]))]
-    rows += [(_(fields.LABELS[name]), shown(first, name), shown(second, name)) for name in MERGE_FIELDS[:6]]
-    rows.append((_("Where"), area_label(first), area_label(second)))
-    rows += [(_(fields.LABELS[name]), shown(first, name), shown(second, name)) for name in MERGE_FIELDS[6:]]
+            (labels["status"], _(STATUS_LABELS[first.status]), _(STATUS_LABELS[second.status]))]
+    rows += [(labels[name], shown(first, name), shown(second, name)) for name in MERGE_FIELDS[:6]]
+    rows.append((_("Area"), area_label(first), area_label(second)))
+    rows += [(labels[name], shown(first, name), shown(second, name)) for name in MERGE_FIELDS[6:]]
     return rows
 
 
