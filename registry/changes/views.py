@@ -10,6 +10,7 @@ form, 409 when the change would make the person a duplicate; nothing is stored t
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Mapping, Sequence
 
@@ -127,6 +128,15 @@ def available_actions(actor: Actor, user: Any) -> list[str]:
         return []
     middle = "changes.deactivate" if actor.status == "active" else "changes.reactivate"
     return ["changes.correct", middle, "changes.merge"]
+
+
+KHMER_LETTERS = re.compile(r"[\u1780-\u17FF\u19E0-\u19FF]")
+
+
+@bp.app_template_test("khmer")
+def is_khmer(value: object) -> bool:
+    """Typed data (a name) written in Khmer: marked lang="km" on a page in another language."""
+    return isinstance(value, str) and KHMER_LETTERS.search(value) is not None
 
 
 @bp.app_context_processor
