@@ -425,3 +425,35 @@ def test_the_actions_offered_follow_the_state_and_the_role(app, people) -> None:
         db.session.commit()
     assert offered("outreach@example.org", "G") == ["correct", "reactivate", "merge"]
     assert offered("outreach@example.org", "D") == []
+
+
+def test_moving_someone_out_of_the_province_ends_on_the_search_page(app, people) -> None:  # type: ignore[no-untyped-def]
+    """A province's staff may record that a person moved away; the record is then the other
+    province's, so the answer is not its page (which would now be 404 for them)."""
+    phnom_penh = staff(app, "pp@example.org", "outreach", province="12")
+    number = people["C"]
+    response = correct(phnom_penh, number, province="17", district="1702", commune="170201", kind="change",
+                       effective="01/03/2025", reason="Moved to Siem Reap")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/staff/actors")
+    assert actor_row(app, number)["province_code"] == "17"
+    assert phnom_penh.get(page_of(number, "correct")).status_code == 404
+
+
+@pytest.mark.parametrize(("route", "data"), [
+    ("correct", {"kind": "sideways", "reason": "x"}),
+    ("correct", {"kind": "change", "effective": "99/99/9999", "reason": "x", "workers": "abc"}),
+    ("correct", {"kind": "correction", "reason": "x" * 5000, "full_name": "x" * 5000, "province": "99", "commune": "../"}),
+    ("correct", {"kind": "correction", "reason": "x", "registered_on": "01/01/2099", "date_of_birth": "0/0/0"}),
+    ("deactivate", {"reason": "'; drop table actor; --", "effective": "2025-13-45", "note": "n" * 600}),
+    ("deactivate", {"reason": "other", "effective": "10/01/2025", "note": "n" * 600}),
+    ("reactivate", {"reason": "r" * 600, "effective": "-1"}),
+    ("merge", {"other": "9" * 500, "keep": "both", "reason": "x", "step": "confirm"}),
+    ("merge", {"other": "0000-0000-00", "keep": "this", "reason": "x", "step": "review"}),
+    ("merge", {"other": "", "keep": "", "reason": "", "step": "nonsense"}),
+])
+def test_wrong_input_is_never_a_server_error(app, outreach, people, route, data) -> None:  # type: ignore[no-untyped-def]
+    number = people["C"]
+    base = correction(number, outreach) if route == "correct" else {}
+    response = post(outreach, page_of(number, route), **{**base, **data})
+    assert 200 <= response.status_code < 500 and response.status_code != 303, text(response)[:300]
+    assert history(app, number) == []
