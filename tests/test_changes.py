@@ -457,3 +457,16 @@ def test_wrong_input_is_never_a_server_error(app, outreach, people, route, data)
     response = post(outreach, page_of(number, route), **{**base, **data})
     assert 200 <= response.status_code < 500 and response.status_code != 303, text(response)[:300]
     assert history(app, number) == []
+
+
+def test_an_erased_registration_offers_nothing_to_change(app, runner, outreach, people) -> None:  # type: ignore[no-untyped-def]
+    number, other = people["G"], people["C"]
+    assert post(outreach, page_of(number, "deactivate"), reason="consent_withdrawn", effective="10/01/2025").status_code == 303
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert actor_row(app, number)["erased_at"] is not None
+    for route in ROUTES:
+        response = outreach.get(page_of(number, route))
+        assert response.status_code == 409 and "erased" in text(response), route
+    review = post(outreach, page_of(other, "merge"), other=number, keep="this", reason="Twice", step="review")
+    assert review.status_code == 422 and "erased" in text(review) and 'href="#field-other"' in text(review)

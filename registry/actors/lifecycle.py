@@ -162,10 +162,16 @@ def lock(session: Session, actor: Actor) -> Actor:
     first is seen, never overwritten); refused when it was erased."""
     locked = session.get(Actor, actor.id, with_for_update=True, populate_existing=True)
     assert locked is not None
-    if locked.erased_at is not None:  # registry.actors.erasure: nothing left to change
-        raise ChangeRefused([FieldError("status", N_("This registration was erased after consent was withdrawn:"
-                                                     " it cannot be changed. A person who comes back registers again."))])
+    refuse_erased(locked)
     return locked
+
+
+ERASED = N_("This registration was erased after consent was withdrawn: it cannot be changed. A person who comes back registers again.")
+
+
+def refuse_erased(actor: Actor, field: str = "status") -> None:
+    if actor.erased_at is not None:  # registry.actors.erasure: nothing left to change
+        raise ChangeRefused([FieldError(field, ERASED)])
 
 
 def check_scope(by: Staff | None, *actors: Actor) -> None:
@@ -422,6 +428,8 @@ def check_merge(keep: Actor, duplicate: Actor, reason: str, by: Staff | None) ->
     if keep.id == duplicate.id:
         raise ChangeRefused([FieldError("duplicate", N_("A registration cannot be merged into itself."))])
     check_scope(by, keep, duplicate)
+    refuse_erased(keep, "keep")
+    refuse_erased(duplicate, "duplicate")
     reason = _reason(reason)
     if keep.status != "active":
         raise ChangeRefused([FieldError("keep", N_("The registration to keep must be active (now: %(status)s)."), {"status": keep.status})])

@@ -14,7 +14,7 @@ import re
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
@@ -60,7 +60,13 @@ def _staff():  # type: ignore[no-untyped-def]
 
 
 def _actor(number: str) -> Actor:
-    return actor_or_404(db.session, number, _staff())
+    """The registration, when this account may see it (404 otherwise) and it was not erased
+    (409: a tombstone has nothing left to change)."""
+    actor = actor_or_404(db.session, number, _staff())
+    if actor.erased_at is not None:
+        abort(make_response(render_template("error.html", title=_("This registration cannot be changed"),
+                                            message=_(lifecycle.ERASED)), 409))
+    return actor
 
 
 def record_url(number: str) -> str:
@@ -124,7 +130,7 @@ def available_actions(actor: Actor, user: Any) -> list[str]:
     """The change pages `user` may open for `actor` in its present state (endpoints)."""
     if not getattr(user, "is_authenticated", False) or user.role not in CHANGE_ROLES or not may_see(user, actor):
         return []
-    if actor.status == "merged":
+    if actor.status == "merged" or actor.erased_at is not None:
         return []
     middle = "changes.deactivate" if actor.status == "active" else "changes.reactivate"
     return ["changes.correct", middle, "changes.merge"]
