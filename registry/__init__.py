@@ -99,6 +99,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
     from registry.api.views import bp as api_bp
+    from registry.changes.views import bp as changes_bp
     from registry.dashboard.views import bp as dashboard_bp
     from registry.events.views import bp as events_bp
     from registry.record_export.views import bp as record_export_bp
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(record_export_bp)
+    app.register_blueprint(changes_bp)
 
 
 def is_api_request() -> bool:

@@ -231,6 +231,69 @@ def events_states(tour: Tour) -> None:
     tour.check("every filter wrong")
 
 
+def registrations(tour: Tour) -> tuple[str, str, str]:
+    """Two active self-employed registrations without a national ID and the deactivated one
+    (seed): the change pages' recipes change nothing, so every tour finds them the same."""
+    with tour.site.app.app_context():
+        first, second = db.session.scalars(sa.text(
+            "SELECT registration_number FROM actor WHERE status = 'active' AND category = 'self_employed' "
+            "AND national_id IS NULL ORDER BY id LIMIT 2")).all()
+        deactivated = db.session.scalar(sa.text("SELECT registration_number FROM actor WHERE status = 'deactivated'"))
+    return first, second, deactivated
+
+
+def correct_states(tour: Tour) -> None:
+    first, second, _deactivated = registrations(tour)
+    page = tour.page
+    tour.goto(f"/staff/actors/{first}/correct")
+    tour.check()
+    page.fill("#phone", "1")
+    page.fill("#date_of_birth", "31/02/1990")
+    tour.submit("button.primary", 422)  # no kind, no reason: every one named
+    tour.check("every field wrong")
+    with tour.site.app.app_context():
+        other = db.session.execute(sa.text("SELECT full_name, phone FROM actor WHERE registration_number = :n"),
+                                   {"n": second}).one()
+    tour.goto(f"/staff/actors/{first}/correct")
+    page.fill("#full_name", other.full_name)
+    page.fill("#phone", other.phone)
+    page.check("input[name=kind][value=correction]")
+    page.fill("#reason", "Same person")
+    tour.submit("button.primary", 409)
+    tour.check("the same person as another registration")
+
+
+def deactivate_states(tour: Tour) -> None:
+    first, _second, _deactivated = registrations(tour)
+    tour.goto(f"/staff/actors/{first}/deactivate")
+    tour.check()
+    tour.page.fill("#effective", "soon")
+    tour.submit("button.primary", 422)
+    tour.check("no reason, no date")
+
+
+def reactivate_states(tour: Tour) -> None:
+    _first, _second, deactivated = registrations(tour)
+    tour.goto(f"/staff/actors/{deactivated}/reactivate")
+    tour.check()
+    tour.submit("button.primary", 422)
+    tour.check("no reason")
+
+
+def merge_states(tour: Tour) -> None:
+    first, second, _deactivated = registrations(tour)
+    page = tour.page
+    tour.goto(f"/staff/actors/{first}/merge")
+    tour.check()
+    page.fill("#other", first)
+    tour.submit("button.primary", 422)  # into itself, no reason
+    tour.check("refused")
+    page.fill("#other", second)
+    page.fill("#reason", "Same person, two phones")
+    tour.submit("button.primary", 200)
+    tour.check("both side by side")
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
     "assisted.register": assisted_states,
     "assisted.done": with_assisted(""),
@@ -250,6 +313,10 @@ RECIPES: dict[str, Callable[[Tour], None]] = {
     "accounts.account": account_states,
     "tokens.index": tokens_states,
     "record_export.confirm": export_states,
+    "changes.correct": correct_states,
+    "changes.deactivate": deactivate_states,
+    "changes.reactivate": reactivate_states,
+    "changes.merge": merge_states,
 }
 
 
@@ -317,6 +384,11 @@ def seed(app: Flask, folder: Path) -> tuple[list[int], int, dict[str, str]]:
         result = runner.invoke(args=["import-actors", str(path), "--by", "outreach@example.org"])
         assert result.exit_code == 0, result.output
     assert runner.invoke(args=["load-indicators"]).exit_code == 0
+    with app.app_context():  # one registration deactivated, for the reactivation page
+        leaving = db.session.scalar(sa.text("SELECT max(registration_number) FROM actor WHERE category = 'self_employed'"))
+    result = runner.invoke(args=["actors", "deactivate", leaving, "--reason", "left", "--effective", "2025-01-10",
+                                 "--by", "admin@example.org"])
+    assert result.exit_code == 0, result.output
     with app.app_context():
         batches = list(db.session.scalars(sa.text("SELECT id FROM import_batch ORDER BY id")))[1:]
         indicator_id = db.session.scalar(sa.text("SELECT min(id) FROM indicator"))

@@ -162,10 +162,16 @@ def lock(session: Session, actor: Actor) -> Actor:
     first is seen, never overwritten); refused when it was erased."""
     locked = session.get(Actor, actor.id, with_for_update=True, populate_existing=True)
     assert locked is not None
-    if locked.erased_at is not None:  # registry.actors.erasure: nothing left to change
-        raise ChangeRefused([FieldError("status", N_("This registration was erased after consent was withdrawn:"
-                                                     " it cannot be changed. A person who comes back registers again."))])
+    refuse_erased(locked)
     return locked
+
+
+ERASED = N_("This registration was erased after consent was withdrawn: it cannot be changed. A person who comes back registers again.")
+
+
+def refuse_erased(actor: Actor, field: str = "status") -> None:
+    if actor.erased_at is not None:  # registry.actors.erasure: nothing left to change
+        raise ChangeRefused([FieldError(field, ERASED)])
 
 
 def check_scope(by: Staff | None, *actors: Actor) -> None:
@@ -416,6 +422,24 @@ def reactivate(session: Session, actor: Actor, reason: str, by: Staff | None, *,
     _event(session, "actor_reactivated", actor, by, via, now, effective=day.isoformat())
 
 
+def check_merge(keep: Actor, duplicate: Actor, reason: str, by: Staff | None) -> str:
+    """The merge's rules, changing nothing (the staff page asks them before its confirmation
+    step; `merge` asks them again on the locked rows). Returns the reason as stored."""
+    if keep.id == duplicate.id:
+        raise ChangeRefused([FieldError("duplicate", N_("A registration cannot be merged into itself."))])
+    check_scope(by, keep, duplicate)
+    refuse_erased(keep, "keep")
+    refuse_erased(duplicate, "duplicate")
+    reason = _reason(reason)
+    if keep.status != "active":
+        raise ChangeRefused([FieldError("keep", N_("The registration to keep must be active (now: %(status)s)."), {"status": keep.status})])
+    if duplicate.status == "merged":
+        raise ChangeRefused([FieldError("duplicate", N_("This registration is already merged into another."))])
+    if keep.category != duplicate.category:
+        raise ChangeRefused([FieldError("duplicate", N_("The two registrations are in different categories. Correct the category first if it is wrong."))])
+    return reason
+
+
 def merge(session: Session, keep: Actor, duplicate: Actor, reason: str, by: Staff | None, *,
           via: str = "web", now: datetime | None = None) -> None:
     """`duplicate` is the same person as `keep`: it stops counting from the start (figures
@@ -426,14 +450,7 @@ def merge(session: Session, keep: Actor, duplicate: Actor, reason: str, by: Staf
     first, second = sorted((keep, duplicate), key=lambda a: a.id)  # locks in id order: no deadlock
     first, second = lock(session, first), lock(session, second)
     keep, duplicate = (first, second) if first.id == keep.id else (second, first)
-    check_scope(by, keep, duplicate)
-    reason = _reason(reason)
-    if keep.status != "active":
-        raise ChangeRefused([FieldError("keep", N_("The registration to keep must be active (now: %(status)s)."), {"status": keep.status})])
-    if duplicate.status == "merged":
-        raise ChangeRefused([FieldError("duplicate", N_("This registration is already merged into another."))])
-    if keep.category != duplicate.category:
-        raise ChangeRefused([FieldError("duplicate", N_("The two registrations are in different categories. Correct the category first if it is wrong."))])
+    reason = check_merge(keep, duplicate, reason, by)
     _segments, before = _current_entries(session, duplicate)
     old_status = duplicate.status
     duplicate.status, duplicate.status_reason, duplicate.status_note = "merged", None, None

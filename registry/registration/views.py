@@ -36,8 +36,9 @@ _CERTIFICATE_KEY = "certificate_actor"
 
 
 
-def _area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
-    """Options for the three area lists: districts of the chosen province, and so on."""
+def area_choices(form: RegistrationForm) -> dict[str, list[tuple[str, str]]]:
+    """Options for the three area lists: districts of the chosen province, and so on (the staff
+    correction form shows the same lists)."""
     locale = current_locale()
     province, district = (form.province.data or "").strip(), (form.district.data or "").strip()
     district_list = areas.districts(province)
@@ -144,7 +145,7 @@ def render_form(form: RegistrationForm, attempt: Attempt, *, action: str, assist
                 only_province: str | None = None):  # type: ignore[no-untyped-def]
     """The registration form page (public or assisted) with what went wrong, and its status."""
     status = 409 if attempt.duplicate else 422 if attempt.errors else 200
-    choices = _area_choices(form)
+    choices = area_choices(form)
     if only_province:
         choices["province"] = [(code, name) for code, name in choices["province"] if code == only_province]
     return (
