@@ -56,7 +56,7 @@ def _by_category(session, as_of: date) -> dict[str, int]:  # type: ignore[no-unt
 def test_three_leaving_in_2025_leave_2024_at_1185_and_lower_2025_by_three(app, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert runner.invoke(args=["import-actors", str(december_2024_file(tmp_path))]).exit_code == 0
     assert runner.invoke(args=["load-indicators"]).exit_code == 0
-    make_user(app, "data@example.org", "ministry")
+    make_user(app, "data@example.org", "admin")
     with app.app_context():
         leaving = _numbers(db.session, "self_employed", 3)
         before_2025 = _by_category(db.session, date(2025, 12, 31))
@@ -113,7 +113,7 @@ def test_three_leaving_in_2025_leave_2024_at_1185_and_lower_2025_by_three(app, r
 
 def test_a_category_correction_moves_exactly_one_count(app, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert runner.invoke(args=["import-actors", str(december_2024_file(tmp_path))]).exit_code == 0
-    make_user(app, "data@example.org", "ministry")
+    make_user(app, "data@example.org", "admin")
     with app.app_context():
         (number,) = _numbers(db.session, "employee", 1)
         before = {day: _by_category(db.session, day) for day in (date(2024, 12, 31), date(2025, 6, 1))}
@@ -204,7 +204,12 @@ def test_changes_of_circumstances_keep_the_past_and_province_scope_holds(app, ru
         number = actor.registration_number
     outside = runner.invoke(args=["actors", "correct", number, "--set", "phone=012 777 666", "--reason", "new phone",
                                   "--by", "kandal@example.org"])
-    assert outside.exit_code == 1 and "outside the province" in outside.output
+    # Answered as a number that does not exist: the account learns nothing about it.
+    assert outside.exit_code == 1 and f"no registration {number[:4]}-{number[4:8]}-{number[8:]}" in outside.output
+    reader = "reader@example.org"
+    make_user(app, reader, "ministry")
+    refused = runner.invoke(args=["actors", "correct", number, "--set", "phone=012 777 666", "--reason", "r", "--by", reader])
+    assert refused.exit_code == 1 and "a ministry account may not" in refused.output
     for args in (["deactivate", number, "--reason", "left", "--effective", "2025-01-01"], ["reactivate", number, "--reason", "x"]):
         assert runner.invoke(args=["actors", *args, "--by", "kandal@example.org"]).exit_code == 1
     moved = runner.invoke(args=["actors", "correct", number, "--set", "commune=080101", "--effective", "2025-03-01",
@@ -225,7 +230,7 @@ def test_changes_of_circumstances_keep_the_past_and_province_scope_holds(app, ru
 
 
 def test_refusals_name_the_field_or_the_other_registration(app, runner) -> None:  # type: ignore[no-untyped-def]
-    make_user(app, "data@example.org", "ministry")
+    make_user(app, "data@example.org", "admin")
     with app.app_context():
         one, two = _register(db.session, 11), _register(db.session, 12)
         db.session.commit()

@@ -35,11 +35,14 @@ def actors() -> None:
     """Find, show and change registrations (corrections, deactivation, merging)."""
 
 
-def staff_account(email: str) -> StaffUser:
-    """The active staff account behind --by (exit 1 otherwise)."""
+def staff_account(email: str, roles: tuple[str, ...] | None = None) -> StaffUser:
+    """The active staff account behind --by, of one of `roles` when given (exit 1 otherwise):
+    the command line grants no more than the web pages do."""
     user = find_by_email(db.session, email)
     if user is None or not user.active:
         raise click.ClickException(f"--by: no active staff account {normalise_email(email)}")
+    if roles is not None and user.role not in roles:
+        raise click.ClickException(f"--by: a {user.role} account may not do this ({' or '.join(roles)} only)")
     return user
 
 
@@ -70,8 +73,8 @@ def _fail(error: Exception) -> NoReturn:
                                    f"{f' (province {error.province_code})' if error.province_code else ''};"
                                    " merge the two instead")
     if isinstance(error, lifecycle.OutOfScope):
-        raise click.ClickException(f"refused: registration {format_number(error.registration_number)} is outside"
-                                   " the province of the --by account")
+        # The same words as a number that does not exist: a province-limited account learns nothing.
+        raise click.ClickException(f"no registration {format_number(error.registration_number)}")
     raise error
 
 
@@ -92,7 +95,7 @@ def _done(actor: Actor, what: str, **extra: Any) -> None:
 @with_appcontext
 def correct_command(number: str, settings: tuple[str, ...], reason: str, by_email: str, effective: datetime | None) -> None:
     """Correct a registration, or record a change of circumstances with --effective."""
-    by = staff_account(by_email)
+    by = staff_account(by_email, lifecycle.CHANGE_ROLES)
     values: dict[str, str] = {}
     for setting in settings:
         name, sep, value = setting.partition("=")
@@ -118,7 +121,7 @@ def correct_command(number: str, settings: tuple[str, ...], reason: str, by_emai
 @with_appcontext
 def deactivate_command(number: str, reason_code: str, effective: datetime, by_email: str, note: str | None) -> None:
     """Deactivate a registration from a date."""
-    by = staff_account(by_email)
+    by = staff_account(by_email, lifecycle.CHANGE_ROLES)
     actor = find_actor(number)
     try:
         lifecycle.deactivate(db.session, actor, reason_code, effective.date(), by, note=note, via="cli", now=clock.now())
@@ -135,7 +138,7 @@ def deactivate_command(number: str, reason_code: str, effective: datetime, by_em
 @with_appcontext
 def reactivate_command(number: str, reason: str, by_email: str, effective: datetime | None) -> None:
     """Reactivate a deactivated registration (the person keeps the number)."""
-    by = staff_account(by_email)
+    by = staff_account(by_email, lifecycle.CHANGE_ROLES)
     actor = find_actor(number)
     try:
         lifecycle.reactivate(db.session, actor, reason, by, effective=effective.date() if effective else None,
@@ -153,7 +156,7 @@ def reactivate_command(number: str, reason: str, by_email: str, effective: datet
 @with_appcontext
 def merge_command(keep: str, duplicate: str, reason: str, by_email: str) -> None:
     """Merge DUPLICATE into KEEP: DUPLICATE stops counting and its number resolves to KEEP."""
-    by = staff_account(by_email)
+    by = staff_account(by_email, lifecycle.CHANGE_ROLES)
     kept, merged = find_actor(keep), find_actor(duplicate)
     try:
         lifecycle.merge(db.session, kept, merged, reason, by, via="cli", now=clock.now())

@@ -63,6 +63,9 @@ SEGMENT_FIELDS = ("commune_code", "category", "sector")
 # Corrected only, never changed from a date.
 CORRECTED_ONLY = ("gender", "date_of_birth", "registered_on")
 MAX_TEXT = 500
+# Who changes records (least privilege): outreach staff, who meet people and fix field
+# sheets, and admins; the ministry reads figures. The web pages and the commands both ask this.
+CHANGE_ROLES = ("outreach", "admin")
 # Written as SQL text, not a bound parameter: SQLite uses a partial index only when the
 # query's WHERE spells out the index's condition literally.
 ACTIVE = text("actor.status = 'active'")

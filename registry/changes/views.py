@@ -37,7 +37,7 @@ from registry.web.access import roles_required
 
 bp = Blueprint("changes", __name__, url_prefix="/staff/actors")
 
-CHANGE_ROLES = ("outreach", "admin")
+CHANGE_ROLES = lifecycle.CHANGE_ROLES
 STATUS_LABELS: dict[str, str] = {"active": N_("active"), "deactivated": N_("deactivated"), "merged": N_("merged")}
 # Labels of the fields these pages add to the registration's (error summary, merge table).
 FORM_LABELS: dict[str, str] = {
