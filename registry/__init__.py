@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.dashboard.views import bp as dashboard_bp
     from registry.events.views import bp as events_bp
     from registry.imports.views import bp as imports_bp
+    from registry.records.views import bp as records_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
@@ -114,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(events_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(records_bp)
 
 
 def is_api_request() -> bool:

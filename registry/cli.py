@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from registry import clock
 from registry.actors.commands import actors
+from registry.records import commands as _record_commands  # noqa: F401  (adds `actors find` and `actors show`)
 from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import DEFAULT_LOCALE, LOCALES, translate

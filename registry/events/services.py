@@ -50,6 +50,8 @@ KINDS: dict[str, str] = {
     "actor_deactivated": N_("Registration deactivated"),
     "actor_reactivated": N_("Registration reactivated"),
     "actor_merged": N_("Registration merged into another"),
+    "actor_searched": N_("Registrations searched"),
+    "actor_viewed": N_("Registration viewed"),
 }
 
 

@@ -22,6 +22,7 @@ class StaffPage(NamedTuple):
 
 STAFF_PAGES = (
     StaffPage("staff.home", N_("Staff home"), N_("Where an administrator starts.")),
+    StaffPage("records.index", N_("Registrations"), N_("Find a registration by name, number, national ID or phone, and open its record.")),
     StaffPage("imports.index", N_("Imports"), N_("Upload registrations collected in the field and follow their imports.")),
     StaffPage("dashboard.index", N_("Dashboard"), N_("Registry counts and the ministry's indicators, with exports.")),
     StaffPage("tokens.index", N_("API tokens"), N_("Tokens for programs that read the API (DHIS2, scripts): make and revoke them.")),
