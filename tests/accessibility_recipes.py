@@ -28,6 +28,7 @@ NOT_PAGES = {
     "imports.progress": "JSON for the batch page's script",
     "registration.certificate_pdf": "a PDF download (the certificate page it mirrors is checked)",
     "imports.report": "a CSV download",
+    "records.certificate_pdf": "a PDF download (the staff certificate page it mirrors is checked)",
     "imports.template": "a CSV or XLSX download",
     "dashboard.export": "a CSV or XLSX download",
 }
@@ -168,7 +169,30 @@ def tokens_states(tour: Tour) -> None:
     tour.check("a token revoked")
 
 
+def records_states(tour: Tour) -> None:
+    """Staff search: the empty form, a term that cannot be searched, results with a next page."""
+    tour.goto("/staff/actors")
+    tour.check()
+    tour.page.fill("#q", "12")
+    tour.submit("#search", 422)
+    tour.check("a term that is no number, phone or name")
+    tour.page.fill("#q", "person")
+    tour.submit("#search", 200)
+    tour.check("results")
+
+
+def record_page(suffix: str) -> Callable[[Tour], None]:
+    """A record, or its certificate printed again by staff."""
+    def visit(tour: Tour) -> None:
+        tour.goto(f"/staff/actors/{tour.site.person['number']}{suffix}")
+        tour.check()
+    return visit
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
+    "records.index": records_states,
+    "records.record": record_page(""),
+    "records.certificate": record_page("/certificate"),
     "registration.register": register_states,
     "registration.status": status_states,
     "registration.recover": recover_states,
