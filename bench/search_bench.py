@@ -91,7 +91,10 @@ def main() -> None:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE"))
                 conn.execute(sa.text("CREATE SCHEMA public"))
             engine.dispose()
-        database = url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        kept = os.environ.get("SEARCH_BENCH_SQLITE")  # a file to keep for a look at the plans afterwards
+        if kept and not url:
+            Path(kept).unlink(missing_ok=True)
+        database = url or f"sqlite:///{kept or Path(tmp) / 'bench.sqlite3'}"
         app = create_app({"SQLALCHEMY_DATABASE_URI": database, "RATELIMIT_ENABLED": False, "TESTING": True,
                           "IMPORT_UPLOAD_FOLDER": tmp})
         with app.app_context():
