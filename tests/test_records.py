@@ -277,3 +277,20 @@ def test_show_lists_the_history_newest_first(app: Flask, people: list[str]) -> N
     record = json.loads(runner.invoke(args=["actors", "show", people[2], "--json"]).output)
     assert [(h["old"], h["new"]) for h in record["history"]] == [("+85517444556", "+85517444557"), ("+85517444555", "+85517444556")]
     assert set(record["history"][0]) >= {"at", "by", "field", "old", "new", "reason"} and record["history"][0]["by"] == "admin@example.org"
+
+
+def test_a_corrected_name_is_found_by_its_new_name_only_and_short_parts_are_found_too(app: Flask, people: list[str]) -> None:
+    make_user(app, "admin@example.org", "admin")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["actors", "correct", people[4], "--set", "full_name=Vannak Rithy", "--reason", "spelling",
+                                 "--by", "admin@example.org"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        def numbers(text: str) -> list[str]:
+            return [a.registration_number for a in search(db.session, Query(text=text), viewer_province=None).rows]
+
+        assert numbers("vannakrith") == [people[4]] and numbers("NAK rit") == [people[4]]
+        assert numbers("vannrith") == []  # the old name is gone from the index
+        assert numbers("ពេ") == [people[3]] and numbers("sö") == []  # shorter than a trigram: every name read
+        if db.engine.dialect.name == "sqlite":  # the FTS5 index agrees with the actor table
+            db.session.execute(sa.text("INSERT INTO actor_name(actor_name, rank) VALUES ('integrity-check', 1)"))

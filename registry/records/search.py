@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from registry.actors import name_index
 from registry.actors.models import Actor
 from registry.actors.normalise import identity_name
 from registry.actors.numbers import normalise_number
@@ -147,7 +148,7 @@ def _matching(session: Session, query: Query, terms: Terms, viewer_province: str
     if either:
         where.append(or_(*either))
     if terms.name_key:
-        where.append(_name_contains(session, terms.name_key))
+        where.append(name_index.contains(session, terms.name_key))
     for name in ("province_code", "district_code", "commune_code", "category", "status", "channel", "import_batch_id"):
         value = getattr(query, name)
         if value is not None:
@@ -157,16 +158,6 @@ def _matching(session: Session, query: Query, terms: Terms, viewer_province: str
     if query.registered_to:
         where.append(Actor.registered_on <= query.registered_to)
     return select(Actor).where(and_(*where))
-
-
-def _name_contains(session: Session, key: str) -> Any:
-    """Any part of the identity name key. PostgreSQL: LIKE, answered by the pg_trgm index.
-    SQLite: instr() (no LIKE escaping: the key is compared as it is), which SQLite answers
-    by reading the narrow name_key index instead of the table when nothing else is asked."""
-    if session.get_bind().dialect.name == "postgresql":
-        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return Actor.name_key.like(f"%{escaped}%", escape="\\")
-    return func.instr(Actor.name_key, key) > 0
 
 
 def _order(sort: str) -> tuple[list[Any], bool]:
