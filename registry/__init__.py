@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.record_export.views import bp as record_export_bp
     from registry.imports.views import bp as imports_bp
     from registry.registration.assisted import bp as assisted_bp
+    from registry.records.views import bp as records_bp
     from registry.registration.views import bp as registration_bp
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
     app.register_blueprint(record_export_bp)
     app.register_blueprint(changes_bp)
+    app.register_blueprint(records_bp)
 
 
 def is_api_request() -> bool:

@@ -14,6 +14,7 @@ from registry import clock
 from registry.actors.commands import actors
 from registry.actors.erasure_commands import purge_command
 from registry.record_export import commands as _record_export_commands  # noqa: F401  (adds `actors export`)
+from registry.records import commands as _record_commands  # noqa: F401  (adds `actors find` and `actors show`)
 from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import DEFAULT_LOCALE, LOCALES, translate

@@ -31,6 +31,7 @@ NOT_PAGES = {
     "assisted.certificate_pdf": "a PDF download (the certificate page it mirrors is checked)",
     "events.export": "a CSV download",
     "imports.report": "a CSV download",
+    "records.certificate_pdf": "a PDF download (the staff certificate page it mirrors is checked)",
     "imports.template": "a CSV or XLSX download",
     "dashboard.export": "a CSV or XLSX download",
 }
@@ -218,6 +219,24 @@ def with_assisted(suffix: str) -> Callable[[Tour], None]:
         if not getattr(tour, "assisted_number", None):
             assisted_states(tour)
         tour.goto(f"/staff/register/{tour.assisted_number}{suffix}")  # type: ignore[attr-defined]
+
+
+def records_states(tour: Tour) -> None:
+    """Staff search: the empty form, a term that cannot be searched, results with a next page."""
+    tour.goto("/staff/actors")
+    tour.check()
+    tour.page.fill("#q", "12")
+    tour.submit("#search", 422)
+    tour.check("a term that is no number, phone or name")
+    tour.page.fill("#q", "person")
+    tour.submit("#search", 200)
+    tour.check("results")
+
+
+def record_page(suffix: str) -> Callable[[Tour], None]:
+    """A record, or its certificate printed again by staff."""
+    def visit(tour: Tour) -> None:
+        tour.goto(f"/staff/actors/{tour.site.person['number']}{suffix}")
         tour.check()
     return visit
 
@@ -295,6 +314,9 @@ def merge_states(tour: Tour) -> None:
 
 
 RECIPES: dict[str, Callable[[Tour], None]] = {
+    "records.index": records_states,
+    "records.record": record_page(""),
+    "records.certificate": record_page("/certificate"),
     "assisted.register": assisted_states,
     "assisted.done": with_assisted(""),
     "assisted.certificate": with_assisted("/certificate"),

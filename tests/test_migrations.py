@@ -23,9 +23,14 @@ SCRIPTS = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
 REVISIONS = [r.revision for r in reversed(list(SCRIPTS.walk_revisions()))]
 
 
+def not_the_name_index(obj, name, kind, _reflected, _compare_to) -> bool:  # type: ignore[no-untyped-def]
+    return not (kind == "table" and name and name.startswith("actor_name"))
+
+
 def test_migrated_schema_matches_the_models(app) -> None:  # type: ignore[no-untyped-def]
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # SQLite's FTS5 name index (migration 0011: a virtual table and its shadow tables) has no model.
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": not_the_name_index})
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 

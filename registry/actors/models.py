@@ -155,6 +155,14 @@ class Actor(db.Model):  # type: ignore[name-defined]
             sqlite_where=text(RETURNING + " AND national_id IS NOT NULL"),
             postgresql_where=text(RETURNING + " AND national_id IS NOT NULL"),
         ),
+        # Staff search (registry.records.search, migration 0011): by phone, national ID,
+        # registration date (the default order), import batch, and any part of a name
+        # (trigram GIN on PostgreSQL; on SQLite a narrow B-tree that search scans).
+        Index("ix_actor_phone", "phone"),
+        Index("ix_actor_national_id", "national_id"),
+        Index("ix_actor_registered_on", "registered_on", "id"),
+        Index("ix_actor_import_batch_id", "import_batch_id", "source_row"),
+        Index("ix_actor_name_key", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}),
     )
 
 

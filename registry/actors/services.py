@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry.actors import name_index
 from registry.actors.identity import find_existing, lock_identities
 from registry.actors.models import Actor
 from registry.actors.numbers import allocate_ids, registration_number
@@ -52,6 +53,7 @@ def register_actor(
             raise
         # A concurrent registration of the same person won the race (unique indexes).
         raise DuplicateRegistration(None) from None
+    name_index.index_new(session, [actor_id])
     count_new(session, [_fine(reg, channel)])
     return actor
 
@@ -104,6 +106,7 @@ def insert_actors(
         )
     else:
         _copy_actors(connection, records)
+    name_index.index_new(session, ids)
     count_new(session, [_fine(r, channel) for r in registrations])
 
 

@@ -1,7 +1,7 @@
 """/staff/actors/<number>/correct, /deactivate, /reactivate and /merge: the staff pages that
 change a registration, over registry.actors.lifecycle (the services the `actors` commands call).
 
-Every page reaches the registration through records.access (a province-limited account gets
+Every page reaches the registration through actors.access (a province-limited account gets
 404 outside its province, as for a number that does not exist) and is open to outreach staff
 and admins only: they are the ones who meet people and fix what the field sheets got wrong.
 The ministry reads figures and records; it changes none (403). A refusal comes back as the
@@ -31,7 +31,7 @@ from registry.changes.forms import (
 )
 from registry.extensions import db
 from registry.i18n import N_
-from registry.records.access import actor_or_404, may_see, visible_actor
+from registry.actors.access import actor_or_404, may_see, visible_actor
 from registry.registration.views import area_choices, area_label
 from registry.web.access import roles_required
 

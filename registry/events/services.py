@@ -54,6 +54,8 @@ KINDS: dict[str, str] = {
     "personal_data_exported": N_("Personal record exported"),
     "actor_registered": N_("Person registered by outreach staff"),
     "event_log_exported": N_("Event log exported"),
+    "actor_searched": N_("Registrations searched"),
+    "actor_viewed": N_("Registration viewed"),
 }
 
 

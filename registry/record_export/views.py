@@ -20,7 +20,7 @@ from registry.i18n import LANGUAGE_NAMES, current_locale
 from registry.record_export.forms import ExportForm
 from registry.record_export.pdf import build_record_pdf
 from registry.record_export.services import filename, personal_record, recorded
-from registry.records.access import actor_or_404
+from registry.actors.access import actor_or_404
 from registry.web.access import roles_required
 
 bp = Blueprint("record_export", __name__, url_prefix="/staff/actors")

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from registry.actors.models import Actor
 from registry.extensions import db, limiter
-from registry.records.access import actor_or_404
+from registry.actors.access import actor_or_404
 from registry.registration.certificate import certificate_context
 from registry.registration.certificate_pdf import build_certificate_pdf, certificate_filename
 from registry.registration.forms import RegistrationForm
@@ -50,7 +50,7 @@ def register():  # type: ignore[no-untyped-def]
 
 
 def _registered_here(number: str) -> Actor:
-    """A registration this account made (records.access scope applied too); 404 otherwise.
+    """A registration this account made (actors.access scope applied too); 404 otherwise.
     Anyone else's certificate is printed from the registration's record page, which is audited."""
     actor = actor_or_404(db.session, number, current_user)
     if actor.assisted_by_id != current_user.id:

@@ -22,6 +22,7 @@ class StaffPage(NamedTuple):
 
 STAFF_PAGES = (
     StaffPage("staff.home", N_("Staff home"), N_("Where an administrator starts.")),
+    StaffPage("records.index", N_("Registrations"), N_("Find a registration by name, number, national ID or phone, and open its record.")),
     StaffPage("assisted.register", N_("Register a person"), N_("Register people with them, one after another, and print their certificates.")),
     StaffPage("imports.index", N_("Imports"), N_("Upload registrations collected in the field and follow their imports.")),
     StaffPage("dashboard.index", N_("Dashboard"), N_("Registry counts and the ministry's indicators, with exports.")),
