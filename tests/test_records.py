@@ -294,3 +294,22 @@ def test_a_corrected_name_is_found_by_its_new_name_only_and_short_parts_are_foun
         assert numbers("ពេ") == [people[3]] and numbers("sö") == []  # shorter than a trigram: every name read
         if db.engine.dialect.name == "sqlite":  # the FTS5 index agrees with the actor table
             db.session.execute(sa.text("INSERT INTO actor_name(actor_name, rank) VALUES ('integrity-check', 1)"))
+
+
+def test_the_record_page_offers_what_the_account_may_do_and_prints_certificates_of_active_registrations_only(app: Flask) -> None:
+    numbers = store(app, PEOPLE[:2])
+    officer, reader = staff(app, "officer@example.org", "outreach"), staff(app, "ministry@example.org")
+    page = officer.get(f"/staff/actors/{numbers[0]}?lang=en").get_data(as_text=True)
+    assert f'/staff/actors/{numbers[0]}/correct"' in page and 'id="export-link"' in page and 'id="certificate-link"' in page
+    page = reader.get(f"/staff/actors/{numbers[0]}?lang=en").get_data(as_text=True)
+    assert "/correct" not in page and 'id="export-link"' not in page and 'id="certificate-link"' in page
+    with app.app_context():
+        actor = db.session.scalar(sa.select(Actor).where(Actor.registration_number == numbers[0]))
+        lifecycle.deactivate(db.session, actor, "left", date(2025, 1, 10), None, now=NOW)
+        db.session.commit()
+    page = officer.get(f"/staff/actors/{numbers[0]}?lang=en").get_data(as_text=True)
+    assert 'id="certificate-link"' not in page and "Certificates are printed for active registrations only." in page
+    assert f'/staff/actors/{numbers[0]}/reactivate"' in page
+    for suffix in ("/certificate", "/certificate.pdf"):
+        assert officer.get(f"/staff/actors/{numbers[0]}{suffix}").status_code == 404
+    assert officer.get(f"/staff/actors/{numbers[1]}/certificate.pdf").status_code == 200

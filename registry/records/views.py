@@ -172,13 +172,23 @@ def record(number: str):  # type: ignore[no-untyped-def]
     return render_template(
         "records/record.html", actor=actor, number=format_number(actor.registration_number), survivor=survivor,
         batch=batch, may_open_batch=current_user.role in roles_of("imports.batch"), assisted_by=assisted_by,
+        may_export=actor.erased_at is None and current_user.role in roles_of("record_export.confirm"),
         history=[_label_entry(e) for e in history(db.session, actor)], labels=LABELS, reason_labels=REASON_LABELS)
+
+
+def _certified(number: str) -> Actor:
+    """A registration a certificate can be printed for: an active one. A deactivated, merged
+    or erased registration has none (a paper saying "registered" would mislead): 404."""
+    actor = actor_or_404(db.session, number, current_user)
+    if actor.status != "active":
+        abort(404)
+    return actor
 
 
 @bp.get("/<number>/certificate")
 @roles_required(*READERS)
 def certificate(number: str):  # type: ignore[no-untyped-def]
-    actor = actor_or_404(db.session, number, current_user)
+    actor = _certified(number)
     audit("actor_viewed", subject=actor.registration_number, detail={"page": "certificate"})
     db.session.commit()
     return render_template("registration/certificate.html", **certificate_context(actor),
@@ -191,7 +201,7 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
 @roles_required(*READERS)
 @limiter.limit("30 per minute")  # as the worker's own: a PDF costs ~0.2 s of CPU
 def certificate_pdf(number: str):  # type: ignore[no-untyped-def]
-    actor = actor_or_404(db.session, number, current_user)
+    actor = _certified(number)
     audit("actor_viewed", subject=actor.registration_number, detail={"page": "certificate.pdf"})
     db.session.commit()
     return Response(build_certificate_pdf(actor), mimetype="application/pdf",
