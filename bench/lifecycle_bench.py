@@ -1,6 +1,9 @@
 """Cost of a correction against the cost of a registration, on SQLite with a full registry.
 
-    .venv/bin/python bench/lifecycle_bench.py [N] [M]      (default 100000 stored, 300 timed)
+    .venv/bin/python bench/lifecycle_bench.py [N] [M] [URL]      (default 100000 stored, 300 timed, SQLite)
+
+URL: a PostgreSQL database to use instead (`postgresql+psycopg://…`; its schema is dropped
+and migrated first).
 
 Stores N registrations (bulk insert, as an import does), then times M registrations through
 `register_actor` and M operations of each kind through registry.actors.lifecycle (a phone
@@ -63,14 +66,24 @@ def timed(count: int, step: Callable[[int], None]) -> list[float]:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     m = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    url = sys.argv[3] if len(sys.argv) > 3 else None
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"})
+        if url:
+            engine = sa.create_engine(url)
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            engine.dispose()
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"})
         with app.app_context():
             upgrade()
             regs = [validate_registration(raw(i), today=NOW.date())[0] for i in range(n + m)]
             assert all(regs)
             for first in range(0, n, 10_000):
                 insert_actors(db.session, regs[first:min(first + 10_000, n)], channel="outreach", now=NOW, consented_at=NOW)  # type: ignore[arg-type]
+                db.session.commit()
+            if url:
+                db.session.execute(sa.text("ANALYZE"))
                 db.session.commit()
             ids = list(db.session.scalars(sa.select(Actor.id).order_by(Actor.id).limit(4 * m)))
 
@@ -94,7 +107,7 @@ def main() -> None:
             rebuilt = sorted(map(tuple, db.session.execute(sa.text("SELECT key, n FROM actor_tally WHERE n <> 0"))))
             db.session.rollback()
     base = statistics.median(results["registration"])
-    print(f"SQLite, {n:,} registrations stored, {m} timed operations of each kind (each its own transaction)")
+    print(f"{'PostgreSQL' if url else 'SQLite'}, {n:,} registrations stored, {m} timed operations of each kind (each its own transaction)")
     for name, times in results.items():
         p95 = sorted(times)[int(len(times) * 0.95) - 1]
         print(f"{name:32s} median {statistics.median(times):6.2f} ms  p95 {p95:6.2f} ms  x{statistics.median(times) / base:.2f}")
