@@ -77,8 +77,8 @@ def test_two_people_in_a_row_each_with_their_number_and_certificate(app) -> None
 
     with app.app_context():
         recorded = db.session.execute(sa.text(
-            "SELECT e.kind, s.email, e.subject FROM event e JOIN staff_user s ON s.id = e.staff_user_id"
-            " WHERE e.kind = 'actor_registered' ORDER BY e.id")).all()
+            "SELECT e.kind, s.email, a.registration_number FROM event e JOIN staff_user s ON s.id = e.staff_user_id"
+            " JOIN actor a ON e.subject = 'actor ' || a.id WHERE e.kind = 'actor_registered' ORDER BY e.id")).all()
     assert [tuple(r) for r in recorded] == [("actor_registered", "outreach@example.org", n.replace("-", "")) for n in numbers]
 
 

@@ -184,7 +184,8 @@ def test_a_stored_search_is_its_author_s_only_and_terms_stay_out_of_addresses_an
         assert event.detail["terms"] == "+855 12 345 678" and event.detail["count"] == 1
         assert event.detail["filters"] == {"province_code": "12"} and event.staff_user_id is not None
         viewed = db.session.scalars(sa.select(Event).where(Event.kind == "actor_viewed")).one()
-        assert viewed.subject == people[0] and viewed.staff_user_id == event.staff_user_id
+        viewed_id = db.session.scalar(sa.select(Actor.id).where(Actor.registration_number == people[0]))
+        assert viewed.subject == f"actor {viewed_id}" and viewed.staff_user_id == event.staff_user_id
     other = staff(app, "admin@example.org", "admin")
     assert other.get(location).status_code == 404
     assert other.get("/staff/actors?search=abc").status_code == 404
@@ -313,3 +314,18 @@ def test_the_record_page_offers_what_the_account_may_do_and_prints_certificates_
     for suffix in ("/certificate", "/certificate.pdf"):
         assert officer.get(f"/staff/actors/{numbers[0]}{suffix}").status_code == 404
     assert officer.get(f"/staff/actors/{numbers[1]}/certificate.pdf").status_code == 200
+
+
+def test_views_of_a_record_are_listed_in_the_person_s_record_export(app: Flask) -> None:
+    """One log, one subject per registration ("actor <id>"): views, changes and exports are all
+    found under it, so "what do you hold about me" lists who looked at the record."""
+    from registry.record_export.services import personal_record
+
+    numbers = store(app, PEOPLE[:1])
+    officer = staff(app, "officer@example.org", "outreach")
+    assert officer.get(f"/staff/actors/{numbers[0]}").status_code == 200
+    assert officer.get(f"/staff/actors/{numbers[0]}/certificate").status_code == 200
+    with app.app_context():
+        actor = db.session.scalar(sa.select(Actor).where(Actor.registration_number == numbers[0]))
+        kinds = [entry["kind"] for entry in personal_record(db.session, actor, "en", now=NOW)["staff_access"]]
+    assert kinds == ["actor_viewed", "actor_viewed"]

@@ -100,19 +100,20 @@ def purge(session: Session, today: date, retention_days: int, *, dry_run: bool =
     now = now or clock.now()
     # One pass over the rejected import rows for everybody erased now (before any tombstone).
     everybody = [_Searchable.of(session, p) for actor in found for p in (actor, *_merged_into(session, actor))]
-    totals = [0, 0, 0, _redact_rejected_rows(session, everybody)]
+    totals = [0, 0, _redact_searches(session, everybody), _redact_rejected_rows(session, everybody)]
     for actor in found:
-        result = erase(session, actor, now=now, rejected_rows=False)
+        result = erase(session, actor, now=now, rejected_rows=False, searches=False)
         totals = [a + b for a, b in zip(totals, (result.erased, result.changes_redacted, result.events_redacted,
                                                   result.import_rows_redacted))]
     return len(found), PurgeResult(*totals)
 
 
-def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool = True) -> PurgeResult:
+def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool = True,
+          searches: bool = True) -> PurgeResult:
     """Tombstone `actor` and every registration merged into it (the same person), redact
     their history, the events and the import rows about them, and record `actor_erased` (no
-    personal value). `rejected_rows=False`: the caller has redacted the rejected import rows
-    (`purge` does it once for everybody)."""
+    personal value). `rejected_rows=False`, `searches=False`: the caller has redacted the
+    rejected import rows and the searches naming them (`purge` does each once for everybody)."""
     people = [actor, *_merged_into(session, actor)]
     searched = [_Searchable.of(session, p) for p in people]  # before the tombstone and the redaction
     rows = _redact_duplicate_rows(session, people) + (_redact_rejected_rows(session, searched) if rejected_rows else 0)
@@ -126,7 +127,7 @@ def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool 
         person.erased_at = now
     session.flush()
     changes = _redact_history(session, ids)
-    events = _redact_events(session, [f"actor {i}" for i in ids], searched)
+    events = _redact_events(session, [f"actor {i}" for i in ids], searched, searches=searches)
     record(session, "actor_erased", now=now, subject=f"actor {actor.id}",
            detail={"via": "system", "number": actor.registration_number, "merged": len(people) - 1, "changes_redacted": changes, "events_redacted": events})
     return PurgeResult(len(people), changes, events, rows)
@@ -341,23 +342,34 @@ def _mark_cells(session: Session, problem_ids: set[int]) -> int:
     return changed
 
 
-def _redact_events(session: Session, subjects: list[str], people: list[_Searchable]) -> int:
-    """Events about the person: every detail value but the neutral ones. Searches: the terms,
-    when they name the person."""
-    query = select(Event).where(or_(Event.subject.in_(subjects), Event.kind == SEARCH_KIND))
+def _redact_events(session: Session, subjects: list[str], people: list[_Searchable], *, searches: bool = True) -> int:
+    """Events about the person (by subject, indexed): every detail value but the neutral ones;
+    and, unless the caller does it once for everybody (`purge`), the searches naming them."""
     changed = 0
-    for event in session.scalars(query).all():
+    for event in session.scalars(select(Event).where(Event.subject.in_(subjects))).all():
         detail = event.detail
-        if not isinstance(detail, dict):
-            continue
-        if event.subject in subjects:
+        if isinstance(detail, dict):
             new = {k: (v if k in NEUTRAL_DETAIL or v == MARKER else MARKER) for k, v in detail.items()}
-        elif any(p.named_by(text) for p in people for text in _texts(detail.get("terms"))):
-            new = {**detail, "terms": MARKER}
-        else:
-            continue
-        if new != detail:
-            session.execute(update(Event).where(Event.id == event.id).values(detail=new))
-            changed += 1
+            if new != detail:
+                session.execute(update(Event).where(Event.id == event.id).values(detail=new))
+                changed += 1
     session.expire_all()
-    return changed
+    return changed + (_redact_searches(session, people) if searches else 0)
+
+
+def _redact_searches(session: Session, people: list[_Searchable]) -> int:
+    """Staff searches whose terms name any of `people`: their terms. One pass over the search
+    events however many people are erased, read in batches (memory stays flat)."""
+    if not people:
+        return 0
+    named: list[tuple[int, dict[str, Any]]] = []
+    rows = session.execute(select(Event.id, Event.detail).where(Event.kind == SEARCH_KIND)
+                           .execution_options(yield_per=2000))
+    for event_id, detail in rows:
+        if isinstance(detail, dict) and detail.get("terms") != MARKER and any(
+                p.named_by(text) for p in people for text in _texts(detail.get("terms"))):
+            named.append((event_id, {**detail, "terms": MARKER}))
+    for event_id, new in named:
+        session.execute(update(Event).where(Event.id == event_id).values(detail=new))
+    session.expire_all()
+    return len(named)

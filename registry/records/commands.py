@@ -91,7 +91,7 @@ def show_command(number: str, as_json: bool, by_email: str | None) -> None:
     """Show a registration: every field, its status and its history."""
     by = _viewer(by_email)
     actor = _by_number(number, by)
-    _audit("actor_viewed", by, subject=actor.registration_number)
+    _audit("actor_viewed", by, subject=f"actor {actor.id}")
     db.session.commit()
     survivor = db.session.get(Actor, actor.merged_into_id) if actor.merged_into_id else None
     shown = {**summary(actor), "gender": actor.gender, "date_of_birth": actor.date_of_birth.isoformat(),

@@ -163,7 +163,7 @@ def _reason_text(entry: Entry) -> str:
 @roles_required(*READERS)
 def record(number: str):  # type: ignore[no-untyped-def]
     actor = actor_or_404(db.session, number, current_user)
-    audit("actor_viewed", subject=actor.registration_number)
+    audit("actor_viewed", subject=f"actor {actor.id}")
     db.session.commit()
     survivor = db.session.get(Actor, actor.merged_into_id) if actor.merged_into_id else None
     batch = db.session.get(ImportBatch, actor.import_batch_id) if actor.import_batch_id else None
@@ -189,7 +189,7 @@ def _certified(number: str) -> Actor:
 @roles_required(*READERS)
 def certificate(number: str):  # type: ignore[no-untyped-def]
     actor = _certified(number)
-    audit("actor_viewed", subject=actor.registration_number, detail={"page": "certificate"})
+    audit("actor_viewed", subject=f"actor {actor.id}", detail={"page": "certificate"})
     db.session.commit()
     return render_template("registration/certificate.html", **certificate_context(actor),
                            home_url=url_for(".record", number=actor.registration_number),
@@ -202,7 +202,7 @@ def certificate(number: str):  # type: ignore[no-untyped-def]
 @limiter.limit("30 per minute")  # as the worker's own: a PDF costs ~0.2 s of CPU
 def certificate_pdf(number: str):  # type: ignore[no-untyped-def]
     actor = _certified(number)
-    audit("actor_viewed", subject=actor.registration_number, detail={"page": "certificate.pdf"})
+    audit("actor_viewed", subject=f"actor {actor.id}", detail={"page": "certificate.pdf"})
     db.session.commit()
     return Response(build_certificate_pdf(actor), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{certificate_filename(actor)}"'})

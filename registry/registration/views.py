@@ -127,7 +127,7 @@ class Attempt:
             actor = register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
                                    assisted_by_id=assisted_by_id)
             if assisted_by_id is not None:
-                audit("actor_registered", subject=actor.registration_number, detail={"channel": channel})
+                audit("actor_registered", subject=f"actor {actor.id}", detail={"channel": channel})
             db.session.commit()
         except DuplicateRegistration:
             db.session.rollback()
