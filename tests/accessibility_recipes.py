@@ -219,6 +219,8 @@ def with_assisted(suffix: str) -> Callable[[Tour], None]:
         if not getattr(tour, "assisted_number", None):
             assisted_states(tour)
         tour.goto(f"/staff/register/{tour.assisted_number}{suffix}")  # type: ignore[attr-defined]
+        tour.check()
+    return visit
 
 
 def records_states(tour: Tour) -> None:
