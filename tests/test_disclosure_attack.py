@@ -97,7 +97,7 @@ def test_the_public_page_hides_the_attack_commune_too(published) -> None:  # typ
     html = client.get("/stats?year=2025&area=0701&lang=en").get_data(as_text=True)
     row = html.split("<td>Ankor Chey</td>")[1].split("</tr>")[0]  # commune 070102 in the table of communes
     assert '<td class="num">&lt;10</td>' in row
-    assert "on or before 2025-12-31" in html and "since=" not in html and "by_day" not in html
+    assert "active on 2025-12-31" in html and "since=" not in html and "by_day" not in html
 
 
 # --- the bounds checker ------------------------------------------------------------------

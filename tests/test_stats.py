@@ -113,7 +113,7 @@ def test_known_totals_by_category(known) -> None:  # type: ignore[no-untyped-def
         stats = statistics(db.session, Query(as_of=date(2024, 12, 31)))
         assert stats.total == 120
         assert stats.breakdowns["by_category"] == {"employee": 40, "micro_enterprise": 40, "self_employed": 40}
-        assert stats.breakdowns["by_channel"] == {"self": 0, "outreach": 120}
+        assert stats.breakdowns["by_channel"] == {"self": 0, "outreach": 120, "assisted": 0}
         assert statistics(db.session, Query()).breakdowns["by_channel"]["self"] == 1  # the form's registration, today
 
 
