@@ -31,7 +31,7 @@ def _person(app, province: str = "12", name: str = "Chan Sophea", phone: str = "
         assert reg is not None, errors
         actor = register_actor(db.session, reg, channel="self", consented_at=NOW, now=NOW)
         db.session.commit()
-        lifecycle.correct(db.session, actor, {"phone": "012 777 999"}, "New phone", None, now=NOW)
+        lifecycle.correct(db.session, actor, {"phone": "012 777 999"}, "New phone", None, via="system", now=NOW)
         db.session.commit()
         return actor.registration_number
 

@@ -22,6 +22,7 @@ from werkzeug.routing import BuildError
 from registry import clock, vocab
 from registry.actors import fields, lifecycle
 from registry.actors.fields import ERROR_LABELS
+from registry.actors.labels import shown as shown_value
 from registry.actors.models import Actor
 from registry.actors.numbers import format_number
 from registry.actors.validation import FieldError, Problem, describe, parse_date
@@ -30,7 +31,7 @@ from registry.changes.forms import (
     CorrectionForm, DeactivateForm, MergeForm, ReactivateForm,
 )
 from registry.extensions import db
-from registry.i18n import N_
+from registry.i18n import N_, current_locale
 from registry.actors.access import actor_or_404, may_see, visible_actor
 from registry.registration.views import area_choices, area_label
 from registry.web.access import roles_required
@@ -286,17 +287,8 @@ def side_by_side(first: Actor, second: Actor) -> list[tuple[str, str, str]]:
     """(label, first's value, second's value) for the confirmation step."""
     def shown(actor: Actor, name: str) -> str:
         value = getattr(actor, name)
-        if value is None or value == "":
-            return "—"
-        if isinstance(value, date):
-            return _day(value)
-        if name == "category":
-            return _(vocab.CATEGORIES[value])
-        if name == "gender":
-            return _(vocab.GENDERS[value])
-        if name == "sector":
-            return _(vocab.SECTORS[value])
-        return str(value)
+        text = value.isoformat() if isinstance(value, date) else None if value is None else str(value)
+        return shown_value(name, text, current_locale())
 
     labels = _labels()
     rows = [(_("Registration number"), format_number(first.registration_number), format_number(second.registration_number)),

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry import areas, clock, vocab
+from registry import clock, vocab
 from registry.actors.fields import LABELS
+from registry.actors.labels import CHANGE_LABELS, FIELD_LABELS, REASON_LABELS, STATUS_LABELS, VIA_LABELS, shown
 from registry.actors.models import Actor, ActorChange
 from registry.actors.numbers import format_number
 from registry.events.models import Event
@@ -21,27 +22,6 @@ from registry.i18n import N_, translate
 from registry.staff.models import ROLE_LABELS, StaffUser
 
 FORMATS = ("json", "pdf")
-STATUS_LABELS = {"active": N_("Active"), "deactivated": N_("Deactivated"), "merged": N_("Merged into another registration")}
-REASON_LABELS = {
-    "error": N_("Registered in error"),
-    "duplicate": N_("Duplicate registration"),
-    "consent_withdrawn": N_("Consent withdrawn"),
-    "deceased": N_("Deceased"),
-    "left": N_("No longer in the informal economy"),
-    "other": N_("Other"),
-}
-CHANGE_LABELS = {
-    "correction": N_("Correction"),
-    "change": N_("Change of circumstances"),
-    "deactivation": N_("Deactivation"),
-    "reactivation": N_("Reactivation"),
-    "merge": N_("Merge"),
-}
-VIA_LABELS = {"cli": N_("Command line"), "system": N_("The registry itself")}
-# Stored field -> the label of the field people know (areas are stored as codes).
-FIELD_LABELS = {**LABELS, "name_key": N_("Full name"), "province_code": LABELS["province"],
-                "district_code": LABELS["district"], "commune_code": LABELS["commune"],
-                "status": N_("Status"), "merged_from": N_("Merged from registration")}
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -52,31 +32,17 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat()
 
 
-def _area(code: str, locale: str) -> str:
-    found = areas.area_by_code(code)
-    return f"{areas.area_name(found, locale)} ({code})" if found else code
-
-
 def _fields(actor: Actor, locale: str) -> list[dict[str, Any]]:
-    def tr(message: str) -> str:
-        return translate(message, locale)
-
-    values: list[tuple[str, Any, str]] = [
-        ("category", actor.category, tr(vocab.CATEGORIES.label_of(actor.category))),
-        ("full_name", actor.full_name, actor.full_name),
-        ("gender", actor.gender, tr(vocab.GENDERS.label_of(actor.gender))),
-        ("date_of_birth", actor.date_of_birth.isoformat(), actor.date_of_birth.strftime("%d/%m/%Y")),
-        ("national_id", actor.national_id, actor.national_id or "—"),
-        ("phone", actor.phone, actor.phone),
-        ("province", actor.province_code, _area(actor.province_code, locale)),
-        ("district", actor.district_code, _area(actor.district_code, locale)),
-        ("commune", actor.commune_code, _area(actor.commune_code, locale)),
-        ("sector", actor.sector, tr(vocab.SECTORS.label_of(actor.sector))),
-        ("business_name", actor.business_name, actor.business_name or "—"),
-        ("workers", actor.workers, "—" if actor.workers is None else str(actor.workers)),
-        ("registered_on", actor.registered_on.isoformat(), actor.registered_on.strftime("%d/%m/%Y")),
+    """Every field: its label, the stored value, and the value as a person reads it."""
+    values: list[tuple[str, Any]] = [
+        ("category", actor.category), ("full_name", actor.full_name), ("gender", actor.gender),
+        ("date_of_birth", actor.date_of_birth.isoformat()), ("national_id", actor.national_id), ("phone", actor.phone),
+        ("province", actor.province_code), ("district", actor.district_code), ("commune", actor.commune_code),
+        ("sector", actor.sector), ("business_name", actor.business_name), ("workers", actor.workers),
+        ("registered_on", actor.registered_on.isoformat()),
     ]
-    return [{"field": name, "label": tr(LABELS[name]), "value": value, "text": text} for name, value, text in values]
+    return [{"field": name, "label": translate(LABELS[name], locale), "value": value,
+             "text": shown(name, None if value is None else str(value), locale)} for name, value in values]
 
 
 def _who(user: StaffUser | None, via: str | None, locale: str) -> str:

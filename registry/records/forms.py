@@ -12,10 +12,9 @@ from wtforms import StringField
 from registry import areas, vocab
 from registry.actors.models import STATUSES
 from registry.actors.validation import Problem, parse_date
-from registry.i18n import N_, ascii_digits
+from registry.i18n import ascii_digits
 from registry.records.search import SORTS, Query
 
-STATUS_LABELS = {"active": N_("Active"), "deactivated": N_("Deactivated"), "merged": N_("Merged into another registration")}
 
 
 class SearchForm(FlaskForm):

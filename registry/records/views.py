@@ -23,10 +23,12 @@ from registry.actors.numbers import format_number
 from registry.events.models import Event
 from registry.events.views import audit
 from registry.extensions import db, limiter
-from registry.i18n import N_, current_locale
+from registry.i18n import current_locale
 from registry.imports.models import ImportBatch
 from registry.actors.access import actor_or_404
-from registry.records.forms import STATUS_LABELS, SearchForm, read_query
+from registry.actors import labels
+from registry.actors.labels import CHANGE_LABELS, FIELD_LABELS, REASON_LABELS, STATUS_LABELS, VIA_LABELS
+from registry.records.forms import SearchForm, read_query
 from registry.records.history import Entry, history
 from registry.records.search import COUNT_CAP, SORTS, Query, SearchError, search
 from registry.registration.certificate import certificate_context
@@ -37,44 +39,15 @@ from registry.web.navigation import roles_of
 
 bp = Blueprint("records", __name__, url_prefix="/staff/actors")
 READERS = ("outreach", "ministry", "admin")
-REASON_LABELS = {
-    "error": N_("Registered in error"), "duplicate": N_("Duplicate"), "consent_withdrawn": N_("Consent withdrawn"),
-    "deceased": N_("Deceased"), "left": N_("No longer in the informal economy"), "other": N_("Other"),
-}
-KIND_LABELS = {"correction": N_("Correction"), "change": N_("Change of circumstances"), "deactivation": N_("Deactivation"),
-               "reactivation": N_("Reactivation"), "merge": N_("Merge")}
-VIA_LABELS = {"cli": N_("Command line"), "system": N_("The registry itself"), "web": N_("Web")}
-FIELD_LABELS = {**{f"{name}_code": label for name, label in LABELS.items() if name in ("province", "district", "commune")},
-                **LABELS, "status": N_("Status"), "merged_from": N_("Merged from")}
 
 
 def place(code: str | None) -> str:
-    record = areas.area_by_code(code) if code else None
-    return areas.area_name(record, current_locale()) if record else (code or "")
+    return labels.place(code, current_locale())
 
 
 def shown(field: str | None, value: str | None) -> str:
-    """A stored value (or one from the history) as the reader reads it: labels, place names, dates."""
-    if value is None or value == "":
-        return "—"
-    vocabularies = {"category": vocab.CATEGORIES, "gender": vocab.GENDERS, "sector": vocab.SECTORS, "channel": vocab.CHANNELS}
-    if field in vocabularies:
-        try:
-            return _(vocabularies[field].label_of(value))
-        except KeyError:
-            return value
-    if field in ("province_code", "district_code", "commune_code"):
-        return place(value)
-    if field == "status":
-        code, _sep, reason = value.partition(" (")
-        label = _(STATUS_LABELS[code]) if code in STATUS_LABELS else code
-        reason = reason.rstrip(")")
-        return f"{label} ({_(REASON_LABELS[reason])})" if reason in REASON_LABELS else label
-    if field in ("date_of_birth", "registered_on") and len(value) == 10 and value[4] == "-":
-        return f"{value[8:]}/{value[5:7]}/{value[:4]}"
-    if field == "merged_from":
-        return format_number(value) if len(value) == 10 else value
-    return value
+    """A stored value (or one from the history) as the reader reads it (registry.actors.labels)."""
+    return labels.shown(field, value, current_locale())
 
 
 @bp.app_context_processor
@@ -145,7 +118,7 @@ def index():  # type: ignore[no-untyped-def]
 
 def _label_entry(entry: Entry) -> dict[str, Any]:
     return {"at": entry.at, "by": entry.by or _(VIA_LABELS.get(entry.via, entry.via)),
-            "kind": _(KIND_LABELS.get(entry.kind, entry.kind)),
+            "kind": _(CHANGE_LABELS.get(entry.kind, entry.kind)),
             "field": _(FIELD_LABELS[entry.field]) if entry.field in FIELD_LABELS else (entry.field or ""),
             "old": shown(entry.field, entry.old), "new": shown(entry.field, entry.new), "reason": _reason_text(entry),
             "effective": entry.effective, "other_number": entry.other_number}
