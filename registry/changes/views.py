@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -172,6 +172,30 @@ def _conflict(error: lifecycle.ConflictingRegistration) -> dict[str, str | None]
             "elsewhere": "yes" if error.registration_number and other is None else None}
 
 
+class Outcome(NamedTuple):
+    """What one lifecycle operation came to: done (with its result), or refused."""
+    done: bool
+    value: Any = None
+    errors: Mapping[str, list[str]] = {}  # read only: views copy it before adding to it
+    conflict: dict[str, str | None] | None = None
+
+
+def _attempt(change: Callable[[], Any], on_page: Mapping[str, str] | None = None) -> Outcome:
+    """Run one lifecycle operation; a refusal rolls back and comes back as the page's errors
+    (or the conflict to show); outside the account's province is a 404, as everywhere."""
+    try:
+        return Outcome(True, change())
+    except lifecycle.ChangeRefused as error:
+        db.session.rollback()
+        return Outcome(False, errors=_errors(error.errors, on_page))
+    except lifecycle.ConflictingRegistration as error:
+        db.session.rollback()
+        return Outcome(False, conflict=_conflict(error))
+    except lifecycle.OutOfScope:
+        db.session.rollback()
+        abort(404)
+
+
 @bp.route("/<number>/correct", methods=["GET", "POST"])
 @roles_required(*CHANGE_ROLES)
 def correct(number: str):  # type: ignore[no-untyped-def]
@@ -194,21 +218,12 @@ def correct(number: str):  # type: ignore[no-untyped-def]
             # Only what the staff member changed goes to the lifecycle (and into the history).
             values = {name: value or "" for name, value in form.raw().items()
                       if (value or "").strip() != stored.get(name, "")}
-            try:
-                changed = lifecycle.correct(db.session, actor, values, form.reason.data or "", _staff(),
-                                            effective=effective, now=clock.now())
-            except lifecycle.ChangeRefused as error:
-                db.session.rollback()
-                errors = _errors(error.errors)
-            except lifecycle.ConflictingRegistration as error:
-                db.session.rollback()
-                conflict = _conflict(error)
-            except lifecycle.OutOfScope:
-                db.session.rollback()
-                abort(404)
-            else:
+            outcome = _attempt(lambda: lifecycle.correct(db.session, actor, values, form.reason.data or "", _staff(),
+                                                         effective=effective, now=clock.now()))
+            errors, conflict = dict(outcome.errors), outcome.conflict
+            if outcome.done:
                 labels = _labels()
-                what = ", ".join(labels.get(_field_of(name), name) for name in changed)
+                what = ", ".join(labels.get(_field_of(name), name) for name in outcome.value)
                 message = (_("Change recorded from %(date)s: %(fields)s.", date=_day(effective), fields=what) if effective
                            else _("Correction saved: %(fields)s.", fields=what))
                 return _done(actor, message)
@@ -235,16 +250,10 @@ def deactivate(number: str):  # type: ignore[no-untyped-def]
             errors["reason"] = [_("Required. Choose the reason.")]
         effective = _date(form.effective.data, errors)
         if not errors:
-            try:
-                lifecycle.deactivate(db.session, actor, form.reason.data or "", effective, _staff(),
-                                     note=form.note.data, now=clock.now())
-            except lifecycle.ChangeRefused as error:
-                db.session.rollback()
-                errors = _errors(error.errors)
-            except lifecycle.OutOfScope:
-                db.session.rollback()
-                abort(404)
-            else:
+            outcome = _attempt(lambda: lifecycle.deactivate(db.session, actor, form.reason.data or "", effective, _staff(),
+                                                            note=form.note.data, now=clock.now()))
+            errors = dict(outcome.errors)
+            if outcome.done:
                 assert effective is not None
                 return _done(actor, _("Registration deactivated from %(date)s.", date=_day(effective)))
     return _page("changes/deactivate.html", actor, form, errors, reasons=DEACTIVATION_LABELS, reason_hints=DEACTIVATION_HINTS,
@@ -261,18 +270,10 @@ def reactivate(number: str):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         effective = _date(form.effective.data, errors)
         if not errors:
-            try:
-                lifecycle.reactivate(db.session, actor, form.reason.data or "", _staff(), effective=effective, now=clock.now())
-            except lifecycle.ChangeRefused as error:
-                db.session.rollback()
-                errors = _errors(error.errors)
-            except lifecycle.ConflictingRegistration as error:
-                db.session.rollback()
-                conflict = _conflict(error)
-            except lifecycle.OutOfScope:
-                db.session.rollback()
-                abort(404)
-            else:
+            outcome = _attempt(lambda: lifecycle.reactivate(db.session, actor, form.reason.data or "", _staff(),
+                                                            effective=effective, now=clock.now()))
+            errors, conflict = dict(outcome.errors), outcome.conflict
+            if outcome.done:
                 return _done(actor, _("Registration active again from %(date)s.", date=_day(effective or clock.today())))
     return _page("changes/reactivate.html", actor, form, errors, 409 if conflict else 200, conflict=conflict,
                  form_fields={"reason", "effective"})
@@ -319,18 +320,14 @@ def merge(number: str):  # type: ignore[no-untyped-def]
             errors["keep"] = [_("Required. Choose which registration stays.")]
         if not errors and other is not None:
             keep, duplicate = (actor, other) if form.keep.data == "this" else (other, actor)
-            try:
-                if step == "review":
-                    lifecycle.check_merge(keep, duplicate, form.reason.data or "", _staff())
-                else:
-                    lifecycle.merge(db.session, keep, duplicate, form.reason.data or "", _staff(), now=clock.now())
-            except lifecycle.ChangeRefused as error:
-                db.session.rollback()
-                errors = _errors(error.errors, {"duplicate": "other"})
-            except lifecycle.OutOfScope:
-                db.session.rollback()
-                abort(404)
+            if step == "review":
+                outcome = _attempt(lambda: lifecycle.check_merge(keep, duplicate, form.reason.data or "", _staff()),
+                                   {"duplicate": "other"})
             else:
+                outcome = _attempt(lambda: lifecycle.merge(db.session, keep, duplicate, form.reason.data or "", _staff(),
+                                                           now=clock.now()), {"duplicate": "other"})
+            errors = dict(outcome.errors)
+            if outcome.done:
                 if step == "confirm":
                     return _done(keep, _("Registration %(merged)s merged into %(kept)s.",
                                          merged=format_number(duplicate.registration_number),
