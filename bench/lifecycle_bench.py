@@ -30,6 +30,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only")
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.databases import empty_postgres_schema  # noqa: E402
 from registry import create_app  # noqa: E402
 from registry.actors import lifecycle  # noqa: E402
 from registry.actors.models import Actor  # noqa: E402
@@ -69,11 +70,7 @@ def main() -> None:
     url = sys.argv[3] if len(sys.argv) > 3 else None
     with tempfile.TemporaryDirectory() as tmp:
         if url:
-            engine = sa.create_engine(url)
-            with engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            engine.dispose()
+            empty_postgres_schema(url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"})
         with app.app_context():
             upgrade()

@@ -32,6 +32,7 @@ os.environ.setdefault("REGISTRY_DISCLOSURE_KEY", "bench-only")
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.databases import empty_postgres_schema  # noqa: E402
 from registry import create_app  # noqa: E402
 from registry.actors.models import Actor  # noqa: E402
 from registry.actors.normalise import identity_name  # noqa: E402
@@ -86,11 +87,7 @@ def main() -> None:
     m = int(sys.argv[3]) if len(sys.argv) > 3 else 50
     with tempfile.TemporaryDirectory() as tmp:
         if url:
-            engine = sa.create_engine(url)
-            with engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            engine.dispose()
+            empty_postgres_schema(url)
         kept = os.environ.get("SEARCH_BENCH_SQLITE")  # a file to keep for a look at the plans afterwards
         if kept and not url:
             Path(kept).unlink(missing_ok=True)
