@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import PASSWORD, make_user
 from tests.test_browser import CHROMIUM, PHONE, SCREENSHOTS, browser, fits_the_screen, server, type_code  # noqa: F401
+from tests.test_browser_accounts import sign_in_with_password
 from tests.test_records import PEOPLE, store
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (make test installs it with apt-get when run as root)")
@@ -64,10 +65,7 @@ def test_an_officer_finds_a_person_three_ways_and_opens_the_record(browser, serv
     page.context.close()
 
     admin = browser.new_context(locale="en-GB", viewport=viewport, java_script_enabled=javascript).new_page()
-    admin.goto(f"{server}/staff/login?lang=en")
-    admin.fill("#email", "admin@example.org")
-    admin.fill("#password", PASSWORD)
-    admin.click("button.primary")
+    sign_in_with_password(admin, server, "admin@example.org", PASSWORD)
     type_code(admin, app, "admin@example.org")
     admin.wait_for_url(lambda url: "/staff/login" not in url)
     admin.goto(f"{server}/staff/events?subject={numbers[2]}&lang=en")
