@@ -52,6 +52,7 @@ from registry.actors.models import (
     ActorSegment,
 )
 from registry.actors.validation import FieldError, Registration, validate_registration
+from registry.actors.visibility import may_see
 from registry.database import is_unique_violation
 from registry.events.services import record
 from registry.i18n import N_
@@ -179,7 +180,7 @@ def refuse_erased(actor: Actor, field: str = "status") -> None:
 
 def check_scope(by: Staff | None, *actors: Actor) -> None:
     for actor in actors:
-        if by is not None and by.province_code and actor.province_code != by.province_code:
+        if not may_see(by, actor):
             raise OutOfScope(actor.registration_number)
 
 

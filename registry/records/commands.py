@@ -15,6 +15,7 @@ from registry import clock
 from registry.actors.commands import actors, staff_account
 from registry.actors.models import STATUSES, Actor
 from registry.actors.numbers import format_number, normalise_number
+from registry.actors.visibility import visible_actor
 from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import translate
@@ -69,17 +70,16 @@ def find_command(query: str, province: str | None, status: str | None, as_json: 
 
 
 def _by_number(typed: str, by: StaffUser | None) -> Actor:
-    """The registration numbered `typed` within the account's province (the search service's
-    own limit); "no registration" alike when it does not exist and when it is elsewhere."""
+    """The registration numbered `typed` that the account may see; "no registration" alike
+    when it does not exist and when it is elsewhere (registry.actors.visibility)."""
     number = normalise_number(typed)
     if number is None:
         raise click.ClickException(f"“{typed[:20]}” is not a registration number (10 digits, e.g. 0000-0012-34;"
                                    " check the last digit)")
-    page = search(db.session, Query(text=number), viewer_province=by.province_code if by else None, limit=2)
-    found = [actor for actor in page.rows if actor.registration_number == number]
-    if not found:
+    actor = visible_actor(db.session, number, by)
+    if actor is None:
         raise click.ClickException(f"no registration {format_number(number)}")
-    return found[0]
+    return actor
 
 
 @actors.command("show")
