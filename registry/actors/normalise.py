@@ -5,12 +5,17 @@ and joiners, the combining grapheme joiner U+034F, the Khmer inherent vowels U+1
 variation selectors, bidi controls, the BOM, tags…) draw nothing, so two names that look
 the same could differ by one of them and defeat the identity rule. They are removed from
 every value, and text is put in Unicode normal form C (composed), before any rule looks at
-it. The identity issue extends this module (Khmer-aware ordering, a romanised key); the
-name key of every stored actor is recomputed by a migration whenever this changes.
+it. For identity, Khmer syllables are also put in one canonical order (registry.actors.khmer):
+spellings that render identically are one name. The romanised key that matches a name across
+scripts is registry.actors.romanise. The name key of every stored actor is recomputed by a
+migration whenever `identity_name` changes (0016_khmer_name_keys did for the Khmer ordering),
+and registrations that then turn out to be one person go to the duplicate review queue.
 """
 from __future__ import annotations
 
 import unicodedata
+
+from registry.actors.khmer import canonical
 
 # Unicode 15.1 DerivedCoreProperties.txt, Default_Ignorable_Code_Point (every range).
 DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
@@ -31,8 +36,8 @@ def visible(text: str) -> str:
 
 
 def identity_name(full_name: str) -> str:
-    """A name as compared for identity: case, spaces and punctuation ignored, compatibility
-    forms folded (NFKC)."""
+    """A name as compared for identity: invisible characters, case, spaces and punctuation
+    ignored, compatibility forms folded (NFKC), Khmer marks in canonical order."""
     if full_name.isascii():
         return full_name.lower().translate(_IDENTITY_IGNORED)
-    return unicodedata.normalize("NFKC", visible(full_name)).casefold().translate(_IDENTITY_IGNORED)
+    return canonical(unicodedata.normalize("NFKC", visible(full_name))).casefold().translate(_IDENTITY_IGNORED)
