@@ -22,7 +22,7 @@ from registry.imports.models import ImportBatch
 from registry.imports.reading import UnusableFile
 from registry.imports.report import report_rows
 from registry.imports.runner import BatchBusy, read_limits, run_import, upload_folder
-from registry.imports.services import create_batch
+from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.uploads import purge_uploads
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
@@ -189,14 +189,16 @@ def revoke_token_command(token: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON line of counts.")
 @click.option("--lang", type=click.Choice(LOCALES), default=DEFAULT_LOCALE, show_default=True, help="Language of the reasons.")
 @click.option("--resume", "resume_batch", type=int, default=None, help="Resume an interrupted batch by its number.")
+@click.option("--latin-names", is_flag=True,
+              help="The names are Latin letters: import even if they look like Khmer typed in a legacy (Limon/ABC) font.")
 @with_appcontext
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
-                          as_json: bool, lang: str, resume_batch: int | None) -> None:
+                          as_json: bool, lang: str, resume_batch: int | None, latin_names: bool) -> None:
     """Import registrations from a CSV or XLSX file, through the web form's rules."""
     if resume_batch is not None:
         batch_id = resume_batch
     else:
-        batch_id = _new_batch(path, by_email)
+        batch_id = _new_batch(path, by_email, latin_names)
     try:
         batch = run_import(db.session, batch_id)
     except BatchBusy:
@@ -218,7 +220,7 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
         }))
 
 
-def _new_batch(path: Path | None, by_email: str | None) -> int:
+def _new_batch(path: Path | None, by_email: str | None, latin_names: bool) -> int:
     if path is None:
         raise click.UsageError("give a PATH, or --resume BATCH")
     if not path.is_file():
@@ -232,11 +234,13 @@ def _new_batch(path: Path | None, by_email: str | None) -> int:
         batch = create_batch(
             db.session, path.resolve(), path.name, uploaded_by_id=user.id if user else None,
             province_code=user.province_code if user else None, now=clock.now(), limits=read_limits(),
+            latin_names=latin_names,
         )
         db.session.commit()
     except UnusableFile as error:
         db.session.rollback()
-        raise click.ClickException(f"{path.name}: {translate(error.message, TERMINAL_LOCALE, **error.params)}") from None
+        hint = " (here: --latin-names)" if isinstance(error, LegacyFontText) else ""
+        raise click.ClickException(f"{path.name}: {translate(error.message, TERMINAL_LOCALE, **error.params)}{hint}") from None
     return batch.id
 
 

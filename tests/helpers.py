@@ -176,12 +176,12 @@ def finish_sign_in(client: FlaskClient, response, email: str):  # type: ignore[n
     return client.post("/staff/login/code", data={"code": mfa_code(client.application, email), "csrf_token": token})
 
 
-def upload_file(client, path: Path):  # type: ignore[no-untyped-def]
+def upload_file(client, path: Path, **extra_fields: str):  # type: ignore[no-untyped-def]
     """Post a file as a browser does, the request body streamed from disk: the test holds no
     copy of it (and owns every file it opens)."""
     boundary = "----hostile-upload-boundary"
     body = path.with_suffix(path.suffix + ".body")
-    fields = {"csrf_token": csrf_token(client, "/staff/imports"), "consent": "y"}
+    fields = {"csrf_token": csrf_token(client, "/staff/imports"), "consent": "y", **extra_fields}
     with body.open("wb") as out, path.open("rb") as source:
         for name, value in fields.items():
             out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())

@@ -14,3 +14,6 @@ class UploadForm(FlaskForm):
         _l("The people in this file agreed to be registered, after hearing what their details are used for."),
         validators=[InputRequired(_l("Confirm that the people in the file consented, or the file cannot be imported."))],
     )
+    # Asked only when the names look typed in a legacy Khmer font (Limon/ABC): staff confirm
+    # they are Latin letters, or convert the file (registry.actors.legacy_font).
+    latin_names = BooleanField(_l("The names are written in Latin letters (not Khmer typed in an old font)."))

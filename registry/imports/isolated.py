@@ -10,13 +10,15 @@ import multiprocessing
 import resource
 import signal
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from registry.actors import legacy_font
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
 from registry.imports.limits import MiB, ReadLimits
-from registry.imports.reading import detect_format, read_header
+from registry.imports.reading import detect_format, open_table, read_header
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class Inspection:
     header: list[str]
     unknown_columns: list[str]
     estimated_rows: int | None
+    legacy_font: legacy_font.Finding | None = None  # the names look typed in a Limon/ABC font
 
 
 def limit_this_process(limits: ReadLimits, cpu_seconds: int | None = None) -> None:
@@ -53,14 +56,28 @@ def _inspect_in_child(path: str, filename: str, limits: ReadLimits, answer: Any)
     limit_this_process(limits, cpu_seconds=limits.check_seconds)
     try:
         file_format = detect_format(Path(path), filename, limits)
-        header, _columns, unknown, estimate = read_header(Path(path), file_format, limits)
-        outcome: tuple[str, Any] = ("usable", Inspection(file_format, header, unknown, estimate))
+        header, columns, unknown, estimate = read_header(Path(path), file_format, limits)
+        finding = _legacy_font(Path(path), file_format, limits, columns.get("full_name"))
+        outcome: tuple[str, Any] = ("usable", Inspection(file_format, header, unknown, estimate, finding))
     except UnusableFile as error:
         outcome = ("unusable", error)
     except MemoryError:
         outcome = ("unusable", out_of_memory(limits))
     answer.send(outcome)
     answer.close()
+
+
+def _legacy_font(path: Path, file_format: str, limits: ReadLimits, column: int | None) -> legacy_font.Finding | None:
+    """Whether the names of the file's first rows look typed in a legacy Khmer font."""
+    if column is None:
+        return None
+    names: list[tuple[int, str]] = []
+    try:
+        with open_table(path, file_format, limits) as table:
+            names.extend((row.number, row.cells[column]) for row in islice(table.rows, legacy_font.SAMPLE_ROWS))
+    except UnusableFile:
+        pass  # a row that cannot be read stops the import there, with its number; judge the rows before it
+    return legacy_font.check_names(names)
 
 
 def inspect_upload(path: Path, filename: str, limits: ReadLimits) -> Inspection:

@@ -16,15 +16,28 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from registry.actors import legacy_font
 from registry.actors.fields import ROW
 from registry.actors.identity import IdentityIndex, find_existing, lock_identities
 from registry.actors.services import insert_actors
 from registry.actors.validation import FieldError, Registration, validate_registration
 from registry.i18n import N_
+from registry.imports.errors import UnusableFile
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.imports.isolated import inspect_upload
 from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
 from registry.imports.reading import SourceRow
+
+
+LEGACY_FONT = N_(
+    "The names in %(suspect)s of the first %(looked_at)s rows (rows %(rows)s…) look like Khmer typed in an old "
+    "font (Limon or ABC), not in Unicode: stored like that, every name would be misspelt and nobody could find "
+    "it. Convert the file's Khmer text to Unicode and upload it again. If these names really are written in "
+    "Latin letters, tick “The names are written in Latin letters” and upload the file again.")
+
+
+class LegacyFontText(UnusableFile):
+    """The file's names look typed in a legacy Khmer font; staff must convert or confirm."""
 
 
 def file_sha256(path: Path) -> str:
@@ -44,13 +57,21 @@ def create_batch(
     province_code: str | None,
     now: datetime,
     limits: ReadLimits = DEFAULT_LIMITS,
+    latin_names: bool = False,
 ) -> ImportBatch:
     """Check the file up front, in a child process with resource limits (format, every
-    part of a workbook unpacked, header, columns), and record a queued batch for it.
+    part of a workbook unpacked, header, columns, whether its names look typed in a legacy
+    Khmer font), and record a queued batch for it.
 
-    Raises errors.UnusableFile when the whole file must be refused.
+    Raises errors.UnusableFile when the whole file must be refused; LegacyFontText when its
+    names look like Limon/ABC text and staff did not confirm (`latin_names`) that they are
+    Latin letters: such text is never converted silently (registry.actors.legacy_font).
     """
     checked = inspect_upload(path, filename, limits)
+    if checked.legacy_font is not None and not latin_names:
+        finding = checked.legacy_font
+        raise LegacyFontText(LEGACY_FONT, suspect=finding.suspect, looked_at=finding.looked_at,
+                             rows=legacy_font.row_list(finding.rows))
     sha = file_sha256(path)
     earlier = session.scalar(
         select(ImportBatch.id).where(ImportBatch.sha256 == sha).order_by(ImportBatch.id).limit(1)

@@ -27,7 +27,7 @@ from registry.imports.models import STATUS_LABELS, ImportBatch, ImportProblem
 from registry.imports.reading import UnusableFile
 from registry.imports.report import reasons, report_rows
 from registry.imports.runner import read_limits, settings, start_in_background, upload_folder
-from registry.imports.services import create_batch
+from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
 from registry.spreadsheets import csv_chunks
@@ -80,7 +80,7 @@ def _uploader_key() -> str:
 @limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], methods=["POST"], key_func=_uploader_key)
 def index():  # type: ignore[no-untyped-def]
     form = UploadForm()
-    file_error = None
+    file_error, legacy_font = None, bool(form.latin_names.data)
     if form.validate_on_submit():
         upload = form.file.data
         filename = upload.filename or "upload"
@@ -89,13 +89,18 @@ def index():  # type: ignore[no-untyped-def]
             batch = create_batch(
                 db.session, stored, filename, uploaded_by_id=current_user.id,
                 province_code=current_user.province_code, now=clock.now(), limits=read_limits(),
+                latin_names=bool(form.latin_names.data),
             )
-            audit("import_upload", subject=f"batch {batch.id}", detail={"filename": batch.filename, "sha256": batch.sha256})
+            detail = {"filename": batch.filename, "sha256": batch.sha256}
+            if form.latin_names.data:
+                detail["latin_names_confirmed"] = True  # staff overrode the legacy-font check
+            audit("import_upload", subject=f"batch {batch.id}", detail=detail)
             db.session.commit()
         except UnusableFile as error:
             db.session.rollback()
             stored.unlink(missing_ok=True)
             file_error = _(error.message, **error.params)
+            legacy_font = legacy_font or isinstance(error, LegacyFontText)
         except BaseException:
             db.session.rollback()
             stored.unlink(missing_ok=True)  # no file is kept without its batch
@@ -105,7 +110,8 @@ def index():  # type: ignore[no-untyped-def]
             return redirect(url_for(".batch", batch_id=batch.id), 303)
     batches = db.session.scalars(_visible_batches().limit(50)).all()
     status = 422 if (form.errors or file_error) else 200
-    return render_template("imports/index.html", form=form, file_error=file_error, batches=batches), status
+    return render_template("imports/index.html", form=form, file_error=file_error, batches=batches,
+                           legacy_font=legacy_font), status
 
 
 def _progress(batch: ImportBatch) -> dict[str, object]:
