@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.registration.assisted import bp as assisted_bp
     from registry.records.views import bp as records_bp
     from registry.registration.views import bp as registration_bp
+    from registry.registration.verify import bp as verify_bp
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
 
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(record_export_bp)
     app.register_blueprint(changes_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(verify_bp)
 
 
 def is_api_request() -> bool:

@@ -48,6 +48,7 @@ def build_certificate_pdf(actor: Actor) -> bytes:
         page.space(6)
         page.rows(rows)
         page.space(5)
-        page.stack(_every(context["note"], 9.5, second=8.5), gap=1.0)
+        page.qr(context["verify_url"], [*_every(context["note"], 9.5, second=8.5), *_every(context["verify_note"], 9.5, second=8.5),
+                                        Text(context["verify_url"], 8.5, muted=True)])
 
     return one_page(draw, title=" · ".join(context["title"].values()), language=context["document_locale"])
