@@ -40,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    from registry.sms import check_configuration
+
+    check_configuration(app.config)
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -30,6 +30,7 @@ from registry.registration.certificate import certificate_context
 from registry.registration.certificate_pdf import build_certificate_pdf, certificate_filename
 from registry.events.views import audit
 from registry.registration.forms import RecoverForm, RegistrationForm, StatusForm
+from registry.registration.receipt import send_after_response
 
 bp = Blueprint("registration", __name__)
 _CERTIFICATE_KEY = "certificate_actor"
@@ -133,6 +134,7 @@ class Attempt:
             db.session.rollback()
             self.duplicate = True
             return None
+        send_after_response(actor)  # the number by SMS, after the page has gone (registration.receipt)
         return actor
 
 
