@@ -276,3 +276,27 @@ def test_the_printed_qr_code_scans_to_a_link_that_answers(app, client, language:
     token = link.rsplit("/", 1)[1]
     edited = token[:-3] + ("Q" if token[-3] != "Q" else "R") + token[-2:]
     assert answer(client, path_of(link).replace(token, edited))[:2] == (404, "not_valid")
+
+
+def test_the_keys_command_says_which_key_each_certificate_uses(database_url) -> None:  # type: ignore[no-untyped-def]
+    first = make_app(database_url, PUBLIC_URL=PUBLIC_URL)
+    client = first.test_client()
+    register(client)
+    verify_link(client)
+    rotated = make_app(database_url, PUBLIC_URL=PUBLIC_URL, VERIFICATION_KEY_IDS=(3, 1),
+                       VERIFICATION_SECRET=first.config["VERIFICATION_SECRET"])
+    result = rotated.test_cli_runner().invoke(args=["verification-keys"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["key 3: current, 0 registration(s) last printed with it",
+                                          "key 1: accepted, 1 registration(s) last printed with it"]
+    retired = make_app(database_url, VERIFICATION_KEY_IDS=(3,), VERIFICATION_SECRET=first.config["VERIFICATION_SECRET"])
+    assert "key 1: retired, 1 registration(s)" in retired.test_cli_runner().invoke(args=["verification-keys"]).output
+
+
+def test_key_ids_are_read_from_the_environment_current_first() -> None:
+    from registry.config import parse_key_ids
+
+    assert parse_key_ids("3 2") == (3, 2) and parse_key_ids("3,1") == (3, 1) and parse_key_ids(" 1 ") == (1,)
+    for wrong in ("", "0", "256", "2 2", "two", "1;2"):
+        with pytest.raises(ValueError, match="REGISTRY_VERIFICATION_KEY_IDS"):
+            parse_key_ids(wrong)

@@ -28,10 +28,10 @@ def masked_phone(phone: str) -> str:
     return "0•• ••• " + phone[-3:]
 
 
-def certificate_context(actor: Actor) -> dict[str, Any]:
-    """What the certificate page and PDF show; the verify link is made here (and committed the
-    first time: registration.verify_link)."""
-    link = certificate_link(actor)
+def certificate_context(actor: Actor, link: str | None = None) -> dict[str, Any]:
+    """What the certificate page and PDF show. The verify link is made here unless given (and
+    committed the first time: registration.verify_link)."""
+    link = link or certificate_link(actor)
     values: list[tuple[str, Texts]] = [
         ("full_name", _same(actor.full_name)),
         ("category", in_every_language(vocab.CATEGORIES.label_of(actor.category))),

@@ -28,8 +28,8 @@ def certificate_filename(actor: Actor) -> str:
     return f"certificate-{format_number(actor.registration_number)}.pdf"
 
 
-def build_certificate_pdf(actor: Actor) -> bytes:
-    context = certificate_context(actor)
+def build_certificate_pdf(actor: Actor, link: str | None = None) -> bytes:
+    context = certificate_context(actor, link)
     rows = [(_every(label, 10.0, bold=True, second=8.5), _value(value)) for label, value in context["rows"]]
     registry_line = " · ".join([*context["registry"].values(), context["number"]])
 
