@@ -50,8 +50,7 @@ def by_number():  # type: ignore[no-untyped-def]
     form = StatusForm()
     answer, not_found, errors = None, False, {}
     if request.method == "POST":
-        errors = {name: [message] for name, message in
-                  _required(form, ("registration_number", "phone", "date_of_birth")).items()}
+        errors = _required(form, ("registration_number", "phone", "date_of_birth"))
         if not errors:
             number, known = normalise_number(form.registration_number.data), _phone_and_birth(form)
             if number and known and proof.prove(db.session, number, *known) is not None:

@@ -197,8 +197,9 @@ def certificate_pdf():  # type: ignore[no-untyped-def]
     )
 
 
-def _required(form, names: tuple[str, ...]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {name: _("Required.") for name in names if not (form[name].data or "").strip()}
+def _required(form, names: tuple[str, ...]) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The fields left empty, each with its message (a list: the form macros show each message)."""
+    return {name: [_("Required.")] for name in names if not (form[name].data or "").strip()}
 
 
 def _phone_and_birth(form) -> tuple[str, date] | None:  # type: ignore[no-untyped-def]
