@@ -18,7 +18,7 @@ def upgrade():
     op.create_table(
         "certificate_verification",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("actor_id", sa.Integer(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("verification_id", sa.String(length=16), nullable=False),
         sa.Column("key_id", sa.SmallInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

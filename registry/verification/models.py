@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from registry.actors.models import ActorId
 from registry.extensions import db
 
 ID_BYTES = 12  # 96 random bits: unguessable, and never the same twice among billions
@@ -20,7 +21,7 @@ class CertificateVerification(db.Model):  # type: ignore[name-defined]
     __tablename__ = "certificate_verification"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id"), unique=True)
+    actor_id: Mapped[int] = mapped_column(ActorId, ForeignKey("actor.id"), unique=True)
     verification_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
     key_id: Mapped[int] = mapped_column(SmallInteger)  # of the latest certificate shown or printed
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
