@@ -3,6 +3,7 @@ rotation, the public answer (valid, deactivated, merged; nothing personal), the 
 the "prove it is you" check, and the printed certificate's QR code read back from its pixels."""
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date
 
@@ -77,7 +78,8 @@ def test_a_token_is_32_url_safe_characters_and_reads_back() -> None:
     token = RING.token(VERIFICATION_ID)
     assert len(token) == TOKEN_LENGTH and re.fullmatch(r"[A-Za-z0-9_-]+", token)
     assert RING.read(token) == (VERIFICATION_ID, 1)
-    assert VERIFICATION_ID not in token or token.index(VERIFICATION_ID) != 0  # the key id comes first
+    other = RING.token("AAAAAAAAAAAAAAAA")
+    assert sum(a == b for a, b in zip(token[2:], other[2:])) < 10  # nothing in common but the key id's byte
 
 
 def test_every_altered_character_makes_a_token_not_valid() -> None:
@@ -97,10 +99,10 @@ def test_a_token_under_another_secret_or_an_unknown_key_id_is_not_valid() -> Non
     token = RING.token(VERIFICATION_ID)
     with pytest.raises(NotValid):
         KeyRing(b"another master secret", (1,)).read(token)
-    raw = bytearray(__import__("base64").urlsafe_b64decode(token))
+    raw = bytearray(base64.urlsafe_b64decode(token))
     raw[0] = 7  # claims key id 7, with key 1's MAC
     with pytest.raises(NotValid):
-        RING.read(__import__("base64").urlsafe_b64encode(bytes(raw)).decode())
+        RING.read(base64.urlsafe_b64encode(bytes(raw)).decode())
 
 
 def test_rotation_keeps_old_tokens_while_their_key_is_listed_and_retires_them_after() -> None:
@@ -190,7 +192,6 @@ def test_rotating_the_key_keeps_printed_certificates_until_the_old_key_is_retire
     rotated = make_app(database_url, PUBLIC_URL=PUBLIC_URL, VERIFICATION_KEY_IDS=(2, 1),
                        VERIFICATION_SECRET=before.config["VERIFICATION_SECRET"])
     client_after = rotated.test_client()
-    client_after.set_cookie("session", "", domain="localhost")
     assert answer(client_after, old)[:2] == (200, "valid")  # an old paper still checks
     with client.session_transaction() as saved:
         actor_id = saved["certificate_actor"]
