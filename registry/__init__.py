@@ -40,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    from registry.sms import check_configuration
+
+    check_configuration(app.config)
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -107,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.registration.assisted import bp as assisted_bp
     from registry.records.views import bp as records_bp
     from registry.registration.views import bp as registration_bp
+    from registry.registration.verify import bp as verify_bp
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
 
@@ -122,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(record_export_bp)
     app.register_blueprint(changes_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(verify_bp)
 
 
 def is_api_request() -> bool:

@@ -32,6 +32,7 @@ from registry.indicators import services as indicators
 from registry.stats.queries import summary
 from registry.stats.tally import rebuild
 from registry.tokens import services as tokens
+from registry.verification.commands import verification_keys_command
 
 TERMINAL_LOCALE = "en"  # what the commands print for operators; the reports they write follow --lang
 
@@ -266,4 +267,4 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
             rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
-            revoke_token_command, actors, purge_command]
+            revoke_token_command, actors, purge_command, verification_keys_command]

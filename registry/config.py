@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,16 @@ def _import_limits() -> dict[str, int]:
     """`REGISTRY_IMPORT_LIMIT_<NAME>` variables (names and defaults in imports/limits.py)."""
     prefix = "REGISTRY_IMPORT_LIMIT_"
     return {name[len("REGISTRY_"):]: int(value) for name, value in os.environ.items() if name.startswith(prefix)}
+
+
+def parse_key_ids(text: str) -> tuple[int, ...]:
+    """"3 2" or "3,2" -> (3, 2): the current certificate-verification key id first, then those
+    still accepted (registry/verification/keys.py)."""
+    parts = [part for part in re.split(r"[\s,]+", text.strip()) if part]
+    ids = tuple(int(part) for part in parts if part.isdigit())
+    if not ids or len(ids) != len(parts) or any(not 1 <= i <= 255 for i in ids) or len(set(ids)) != len(ids):
+        raise ValueError(f"REGISTRY_VERIFICATION_KEY_IDS must list distinct key ids 1-255, current first; got {text!r}")
+    return ids
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -100,6 +111,22 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Days a registration deactivated as consent_withdrawn is kept whole (and may be
         # reactivated) after its effective date before `flask purge` erases it (actors/erasure.py).
         "ERASURE_RETENTION_DAYS": int(os.environ.get("REGISTRY_ERASURE_RETENTION_DAYS", 0)),
+        # Certificate verification (registry/verification/keys.py, README "Certificate
+        # verification"): its own master secret, apart from SECRET_KEY, so that rotating the
+        # session key never voids a printed certificate; key ids derived from it, current first.
+        "VERIFICATION_SECRET": _secret_key(instance_path, "REGISTRY_VERIFICATION_SECRET", "verification_key"),
+        "VERIFICATION_KEY_IDS": parse_key_ids(os.environ.get("REGISTRY_VERIFICATION_KEY_IDS", "1")),
+        # The site's address as people reach it (https://registry.example.gov.kh): links on
+        # certificates and in text messages. Unset: the request's own host (set it in production:
+        # a link sent by SMS must never come from a request's Host header).
+        "PUBLIC_URL": (os.environ.get("REGISTRY_PUBLIC_URL") or "").rstrip("/") or None,
+        # The receipt by text message (registry/sms): console (logs it, masked) or http (a gateway).
+        "SMS_BACKEND": os.environ.get("REGISTRY_SMS_BACKEND", "console"),
+        "SMS_HTTP_URL": os.environ.get("REGISTRY_SMS_HTTP_URL") or None,
+        "SMS_HTTP_TOKEN": os.environ.get("REGISTRY_SMS_HTTP_TOKEN") or None,
+        "SMS_SENDER": os.environ.get("REGISTRY_SMS_SENDER", "MISTI"),
+        "SMS_HTTP_TIMEOUT": float(os.environ.get("REGISTRY_SMS_HTTP_TIMEOUT", 3)),
+        "SMS_HTTP_RETRIES": int(os.environ.get("REGISTRY_SMS_HTTP_RETRIES", 2)),
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }

@@ -6,5 +6,6 @@ from registry.staff.models import RecoveryCode, StaffUser
 from registry.indicators.models import Indicator, IndicatorChange
 from registry.stats.models import ActorTally
 from registry.tokens.models import ApiToken
+from registry.verification.models import CertificateVerification
 
-__all__ = ["Actor", "ActorTally", "ApiToken", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]
+__all__ = ["Actor", "ActorTally", "ApiToken", "CertificateVerification", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]

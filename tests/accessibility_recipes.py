@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask
@@ -117,6 +118,36 @@ def with_registration(path: str) -> Callable[[Tour], None]:
         tour.goto(path)
         tour.check()
     return visit
+
+
+def verify_form_states(tour: Tour) -> None:
+    """/verify by number, phone and date of birth: the form, then a match, none, a field missing."""
+    person, page = tour.site.person, tour.page
+    tour.goto("/verify")
+    tour.check()
+    if not tour.every_state:
+        return
+    for number, phone, status in (("0000-0001-29", person["phone"], 404), (person["number"], "", 422),
+                                  (person["number"], person["phone"], 200)):
+        tour.goto("/verify")
+        page.fill("#registration_number", number)
+        page.fill("#phone", phone)
+        page.fill("#date_of_birth", person["date_of_birth"])
+        tour.submit("button.primary", status)
+        tour.check({404: "no match", 422: "a field missing", 200: "valid"}[status])
+
+
+def verify_token_states(tour: Tour) -> None:
+    """/verify/<token>: the link on the certificate (valid), and an altered one (not valid)."""
+    if not tour.registered:
+        prove(tour)
+    tour.goto("/certificate")
+    path = urlsplit(tour.page.get_attribute("#verify-link", "href") or "").path
+    tour.goto(path)
+    tour.check("valid")
+    if tour.every_state:
+        tour.goto(path[:-1] + ("A" if path[-1] != "A" else "B"), 404)
+        tour.check("not valid")
 
 
 def login_states(tour: Tour) -> None:
@@ -328,6 +359,8 @@ RECIPES: dict[str, Callable[[Tour], None]] = {
     "registration.recover": recover_states,
     "registration.done": with_registration("/register/done"),
     "registration.certificate": with_registration("/certificate"),
+    "verify.by_number": verify_form_states,
+    "verify.check": verify_token_states,
     "staff.login": login_states,
     "dashboard.index": states("/dashboard", "/dashboard?year=2024", "/dashboard?year=2024&area=12"),
     "dashboard.public": states("/stats", "/stats?year=2024", "/stats?year=2024&area=12", "/stats?year=2024&area=1201"),

@@ -82,8 +82,10 @@ def test_status_form_posts_and_needs_csrf(client, registered: str) -> None:  # t
 def test_empty_fields_are_named(client) -> None:  # type: ignore[no-untyped-def]
     response = lookup(client, "", "", "")
     assert response.status_code == 422
+    html = response.get_data(as_text=True)
     for name in ("registration_number", "phone", "date_of_birth"):
-        assert f'id="{name}-error"' in response.get_data(as_text=True)
+        assert html.count(f'id="{name}-error"') == 1  # one message each, whole (not one per character)
+    assert re.search(r'<p class="field-error" id="phone-error">[^<]{3,}</p>', html)
 
 
 def recover(client, phone: str = "012 345 678", born: str = "1990-01-25", name: str = "SOK  dara"):  # type: ignore[no-untyped-def]

@@ -111,7 +111,7 @@ def test_a_file_given_to_the_cli_is_never_deleted(runner, app, tmp_path) -> None
 
 
 def test_instance_files_are_private(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A fresh instance folder is 0700; the secret key, the SQLite database (and its WAL and
+    """A fresh instance folder is 0700; the secret keys, the SQLite database (and its WAL and
     shared-memory files) and uploads in it are 0600; a folder left open is closed at start."""
     from flask_migrate import upgrade
 
@@ -131,7 +131,7 @@ def test_instance_files_are_private(tmp_path, monkeypatch) -> None:  # type: ign
         stored = save_upload(io.BytesIO(b"category\n"), Path(app.config["IMPORT_UPLOAD_FOLDER"]), "x.csv")
         database = instance / "registry.sqlite3"
         assert {p.name: mode(p) for p in instance.iterdir()} == {
-            "secret_key": 0o600, "registry.sqlite3": 0o600, "registry.sqlite3-wal": 0o600,
+            "secret_key": 0o600, "verification_key": 0o600, "registry.sqlite3": 0o600, "registry.sqlite3-wal": 0o600,
             "registry.sqlite3-shm": 0o600, "imports": 0o700,
         }, [database]
     assert mode(instance) == 0o700 and mode(stored) == 0o600 and stored.parent == instance / "imports"

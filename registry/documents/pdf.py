@@ -1,6 +1,7 @@
 """The one builder of the registry's PDFs: an A4 page of Khmer and Latin text shaped by HarfBuzz
 (fpdf2 with uharfbuzz), laid out in a few blocks — stacked paragraphs, a framed box, labelled
-rows, a footer — at the largest type scale at which everything fits on the page.
+rows, a QR code with text beside it, a footer — at the largest type scale at which everything
+fits on the page.
 
 Fonts are the full Noto files bundled beside this module (fpdf2 embeds only the glyphs a
 document uses). A text that contains Khmer is set in Noto Sans Khmer, any other in Noto Sans,
@@ -192,6 +193,37 @@ class Document:
             self._stack(value, value_x, self.y + pad, value_width, "L", 0.0)
             self.y += height
             self.rule()
+
+    def qr(self, data: str, texts: Sequence[Text], *, size: float = 30.0, gap: float = 4.0) -> None:
+        """A QR code of `data` at the left, `size` mm square with its quiet zone, and paragraphs
+        beside it. Its size is not scaled with the type: it must scan from paper (30 mm holds a
+        version-5 code's 45 modules at 0.67 mm, read by any phone camera at arm's length)."""
+        import segno  # pure Python; only the PDF needs it here
+
+        matrix = segno.make(data, error="m", micro=False).matrix
+        text_width = self.width - size - gap
+        text_height = self._height(texts, text_width)
+        height = max(size, text_height)
+        self._room(height)
+        if self.drawing:
+            self._modules(matrix, MARGIN, self.y + (height - size) / 2, size)
+        self._stack(texts, MARGIN + size + gap, self.y + (height - text_height) / 2, text_width, "L", 0.0)
+        self.y += height
+
+    def _modules(self, matrix: Sequence[Sequence[int]], x: float, y: float, size: float, quiet: int = 4) -> None:
+        """The dark modules as black runs, row by row, inside a `quiet`-module white border."""
+        count = len(matrix)
+        module = size / (count + 2 * quiet)
+        self.pdf.set_fill_color(0, 0, 0)
+        for row_number, row in enumerate(matrix):
+            top, column = y + (quiet + row_number) * module, 0
+            while column < count:
+                start = column
+                while column < count and row[column]:
+                    column += 1
+                if column > start:  # a touch taller than a module: no hairline between rows
+                    self.pdf.rect(x + (quiet + start) * module, top, (column - start) * module, module * 1.02, style="F")
+                column += 1
 
     def rule(self, colour: tuple[int, int, int] = RULE, width: float = 0.2) -> None:
         if self.drawing:

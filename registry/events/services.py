@@ -56,6 +56,7 @@ KINDS: dict[str, str] = {
     "event_log_exported": N_("Event log exported"),
     "actor_searched": N_("Registrations searched"),
     "actor_viewed": N_("Registration viewed"),
+    "receipt_not_sent": N_("Registration receipt (SMS) not sent"),
 }
 
 

@@ -7,7 +7,8 @@ from registry import areas, vocab
 from registry.actors.fields import LABELS
 from registry.actors.models import Actor
 from registry.actors.numbers import format_number
-from registry.i18n import LOCALES, N_, in_every_language
+from registry.i18n import LOCALES, N_, in_every_language, translate
+from registry.registration.verify_link import certificate_link, qr_svg
 
 Texts = dict[str, str]  # locale -> text, in the order of LOCALES
 
@@ -27,7 +28,10 @@ def masked_phone(phone: str) -> str:
     return "0•• ••• " + phone[-3:]
 
 
-def certificate_context(actor: Actor) -> dict[str, Any]:
+def certificate_context(actor: Actor, link: str | None = None) -> dict[str, Any]:
+    """What the certificate page and PDF show. The verify link is made here unless given (and
+    committed the first time: registration.verify_link)."""
+    link = link or certificate_link(actor)
     values: list[tuple[str, Texts]] = [
         ("full_name", _same(actor.full_name)),
         ("category", in_every_language(vocab.CATEGORIES.label_of(actor.category))),
@@ -56,5 +60,8 @@ def certificate_context(actor: Actor) -> dict[str, Any]:
         "motto": in_every_language(N_("Nation Religion King")),
         "number_label": in_every_language(N_("Registration number")),
         "note": in_every_language(N_("Keep this number. Use it with your phone number and date of birth to check your registration.")),
+        "verify_url": link,
+        "verify_note": in_every_language(N_("Anyone can check this certificate: scan the code or open the link.")),
+        "verify_qr": qr_svg(link, translate(N_("QR code: the link to check this certificate"), LOCALES[0])),
         "document_locale": LOCALES[0],
     }

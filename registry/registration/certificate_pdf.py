@@ -28,8 +28,8 @@ def certificate_filename(actor: Actor) -> str:
     return f"certificate-{format_number(actor.registration_number)}.pdf"
 
 
-def build_certificate_pdf(actor: Actor) -> bytes:
-    context = certificate_context(actor)
+def build_certificate_pdf(actor: Actor, link: str | None = None) -> bytes:
+    context = certificate_context(actor, link)
     rows = [(_every(label, 10.0, bold=True, second=8.5), _value(value)) for label, value in context["rows"]]
     registry_line = " · ".join([*context["registry"].values(), context["number"]])
 
@@ -48,6 +48,7 @@ def build_certificate_pdf(actor: Actor) -> bytes:
         page.space(6)
         page.rows(rows)
         page.space(5)
-        page.stack(_every(context["note"], 9.5, second=8.5), gap=1.0)
+        page.qr(context["verify_url"], [*_every(context["note"], 9.5, second=8.5), *_every(context["verify_note"], 9.5, second=8.5),
+                                        Text(context["verify_url"], 8.5, muted=True)])
 
     return one_page(draw, title=" · ".join(context["title"].values()), language=context["document_locale"])

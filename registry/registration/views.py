@@ -30,6 +30,7 @@ from registry.registration.certificate import certificate_context
 from registry.registration.certificate_pdf import build_certificate_pdf, certificate_filename
 from registry.events.views import audit
 from registry.registration.forms import RecoverForm, RegistrationForm, StatusForm
+from registry.registration.receipt import send_after_response
 
 bp = Blueprint("registration", __name__)
 _CERTIFICATE_KEY = "certificate_actor"
@@ -133,6 +134,7 @@ class Attempt:
             db.session.rollback()
             self.duplicate = True
             return None
+        send_after_response(actor)  # the number by SMS, after the page has gone (registration.receipt)
         return actor
 
 
@@ -195,8 +197,9 @@ def certificate_pdf():  # type: ignore[no-untyped-def]
     )
 
 
-def _required(form, names: tuple[str, ...]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {name: _("Required.") for name in names if not (form[name].data or "").strip()}
+def _required(form, names: tuple[str, ...]) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The fields left empty, each with its message (a list: the form macros show each message)."""
+    return {name: [_("Required.")] for name in names if not (form[name].data or "").strip()}
 
 
 def _phone_and_birth(form) -> tuple[str, date] | None:  # type: ignore[no-untyped-def]
