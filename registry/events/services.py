@@ -56,6 +56,9 @@ KINDS: dict[str, str] = {
     "event_log_exported": N_("Event log exported"),
     "actor_searched": N_("Registrations searched"),
     "actor_viewed": N_("Registration viewed"),
+    "change_request_submitted": N_("Change request sent by the person"),
+    "change_request_approved": N_("Change request approved"),
+    "change_request_rejected": N_("Change request rejected"),
 }
 
 
