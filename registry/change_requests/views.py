@@ -19,7 +19,8 @@ from registry.actors.models import Actor
 from registry.change_requests import services
 from registry.change_requests.forms import DecisionForm
 from registry.change_requests.models import ChangeRequest
-from registry.changes.views import STATUS_LABELS, _attempt
+from registry.actors.fields import ERROR_LABELS
+from registry.changes.views import FORM_LABELS, STATUS_LABELS, _attempt
 from registry.extensions import db
 from registry.i18n import N_, current_locale
 from registry.registration.views import area_label
@@ -95,7 +96,8 @@ def _page(change: ChangeRequest, actor: Actor, form: DecisionForm, errors: dict[
                            conflict=conflict, rows=asked(change, actor), kind=_(KIND_LABELS[change.kind]),
                            state=_(STATE_LABELS[change.status]), decided_by=decided_by,
                            status_labels=STATUS_LABELS, area=area_label(actor),
-                           labels={"reason": _("Reason for the person"), "status": _("Status"), "values": _("Changes")}), code
+                           labels={**{name: _(label) for name, label in {**ERROR_LABELS, **FORM_LABELS}.items()},
+                                   "reason": _("Reason for the person")}), code
 
 
 @bp.get("/<int:request_id>")
