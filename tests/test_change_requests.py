@@ -359,3 +359,32 @@ def test_withdrawing_consent_deactivates_and_erasure_deletes_the_requests(app, w
         assert db.session.scalar(sa.text("SELECT count(*) FROM change_request")) == 0
         details = list(db.session.scalars(sa.select(Event.detail).where(Event.kind.like("change_request%"))))
     assert len(details) == 3 and all(d["request"] == MARKER and d["kind"] == MARKER for d in details)
+
+
+def test_the_queue_pages_oldest_first_by_keyset(app) -> None:  # type: ignore[no-untyped-def]
+    from registry.change_requests import services
+
+    numbers = [register(app.test_client(), phone=f"012 345 60{n}", full_name=f"Keo Mony {'ABC'[n]}") for n in range(3)]
+    with app.app_context():
+        for number in reversed(numbers):  # sent in the opposite order of registration
+            actor = db.session.scalar(sa.select(Actor).where(Actor.registration_number == number))
+            services.submit(db.session, actor, "change", {"sector": "transport"}, now=clock.now())
+        db.session.commit()
+        first = services.pending(db.session, None, size=2)
+        second = services.pending(db.session, None, after=first.next_after, size=2)
+        assert [a.registration_number for _r, a in first.rows] == list(reversed(numbers))[:2] and first.total == 3
+        assert [a.registration_number for _r, a in second.rows] == [numbers[0]] and second.next_after is None
+
+
+def test_posts_need_their_csrf_token_and_a_reason_has_a_length(app, worker) -> None:  # type: ignore[no-untyped-def]
+    number = register(worker)
+    assert worker.post("/update", data={"step": "prove", "registration_number": number, "phone": "012 345 678",
+                                        "date_of_birth": "25/01/1990"}).status_code == 400
+    prove(worker, number)
+    ask(worker, phone="012 777 666")
+    (request_id, *_rest), = requests_of(app, number)
+    officer = staff(app, "officer@example.org")
+    assert officer.post(f"/staff/requests/{request_id}/approve").status_code == 400
+    response = decide(officer, request_id, "reject", "x" * 501)
+    assert response.status_code == 422 and 'id="reason-error"' in response.get_data(as_text=True)
+    assert [r.status for r in requests_of(app, number)] == ["pending"] and actor_of(app, number).phone == "+85512345678"

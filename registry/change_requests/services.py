@@ -105,9 +105,7 @@ def approve(session: Session, request: ChangeRequest, by: Staff | None, *, now: 
     """Apply the request through the lifecycle (validation and identity rule again, on the
     record as it is now); lifecycle.ChangeRefused / ConflictingRegistration / OutOfScope
     come through unchanged, and nothing is stored then."""
-    request = _pending(session, request)
-    actor = session.get(Actor, request.actor_id)
-    assert actor is not None
+    actor, request = _locked(session, request)
     lifecycle.check_scope(by, actor)
     if actor.status != "active":
         raise ChangeRefused([FieldError("status", N_("The registration is no longer active: reject the request and say why."))])
@@ -137,9 +135,7 @@ def reject(session: Session, request: ChangeRequest, reason: str, by: Staff | No
     if len(text) > MAX_REASON:
         raise ChangeRefused([FieldError("reason", N_("Must be at most %(max)s characters (now %(length)s)."),
                                         {"max": MAX_REASON, "length": len(text)})])
-    request = _pending(session, request)
-    actor = session.get(Actor, request.actor_id)
-    assert actor is not None
+    actor, request = _locked(session, request)
     lifecycle.check_scope(by, actor)
     request.status, request.decided_at, request.decided_by_id = "rejected", now, by.id if by else None
     request.decision_reason = text
@@ -148,13 +144,15 @@ def reject(session: Session, request: ChangeRequest, reason: str, by: Staff | No
            detail={"via": "web", "request": request.id, "kind": request.kind})
 
 
-def _pending(session: Session, request: ChangeRequest) -> ChangeRequest:
-    """The request locked and read afresh; AlreadyDecided unless it is still pending."""
+def _locked(session: Session, request: ChangeRequest) -> tuple[Actor, ChangeRequest]:
+    """The registration, then the request, locked and read afresh (the order `submit` locks
+    in: no deadlock); AlreadyDecided unless the request is still pending."""
+    actor = session.get(Actor, request.actor_id, with_for_update=True, populate_existing=True)
     locked = session.get(ChangeRequest, request.id, with_for_update=True, populate_existing=True)
-    assert locked is not None
+    assert actor is not None and locked is not None
     if locked.status != "pending":
         raise AlreadyDecided(locked.status)
-    return locked
+    return actor, locked
 
 
 # --------------------------------------------------------------------------- reading
