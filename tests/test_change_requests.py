@@ -388,3 +388,70 @@ def test_posts_need_their_csrf_token_and_a_reason_has_a_length(app, worker) -> N
     response = decide(officer, request_id, "reject", "x" * 501)
     assert response.status_code == 422 and 'id="reason-error"' in response.get_data(as_text=True)
     assert [r.status for r in requests_of(app, number)] == ["pending"] and actor_of(app, number).phone == "+85512345678"
+
+
+def test_staff_approving_while_workers_send_new_requests_never_fails(app) -> None:  # type: ignore[no-untyped-def]
+    """Two writers on the same registrations (as two gunicorn workers would be): no deadlock, no
+    error; each request ends approved or replaced, and one request at most waits per person."""
+    import threading
+
+    from registry.actors.services import register_actor
+    from registry.actors.validation import validate_registration
+    from registry.change_requests import services
+    from registry.change_requests.models import ChangeRequest
+
+    people, failures, outcomes = 12, [], {"approved": 0, "decided": 0}
+    with app.app_context():
+        ids = []
+        for n in range(people):
+            reg, errors = validate_registration({
+                "category": "self_employed", "full_name": f"Keo Mony {chr(65 + n)}", "gender": "female",
+                "date_of_birth": "1990-01-01", "phone": f"012 400 {n:03d}", "province": "12", "district": "1201",
+                "commune": "120101", "sector": "trade", "registered_on": "2025-01-15"}, today=clock.today())
+            assert not errors
+            actor = register_actor(db.session, reg, channel="self", consented_at=clock.now(), now=clock.now())
+            ids.append(services.submit(db.session, actor, "change", {"sector": "transport"}, now=clock.now()).id)
+        db.session.commit()
+        actor_ids = list(db.session.scalars(sa.select(ChangeRequest.actor_id).order_by(ChangeRequest.id)))
+    start = threading.Barrier(2)
+
+    def approver() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for request_id in ids:
+                    try:
+                        services.approve(db.session, db.session.get(ChangeRequest, request_id), None, now=clock.now())
+                        db.session.commit()
+                        outcomes["approved"] += 1
+                    except services.AlreadyDecided:
+                        db.session.rollback()
+                        outcomes["decided"] += 1
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    def sender() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for n, actor_id in enumerate(actor_ids):
+                    services.submit(db.session, db.session.get(Actor, actor_id), "change", {"phone": f"012 500 {n:03d}"},
+                                    now=clock.now())
+                    db.session.commit()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=approver), threading.Thread(target=sender)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert outcomes["approved"] + outcomes["decided"] == people
+    with app.app_context():
+        first = dict(db.session.execute(sa.select(ChangeRequest.status, sa.func.count()).where(ChangeRequest.id.in_(ids))
+                                        .group_by(ChangeRequest.status)).all())
+        assert first.get("approved", 0) == outcomes["approved"] and first.get("cancelled", 0) == outcomes["decided"]
+        waiting = db.session.scalar(sa.select(sa.func.count()).where(ChangeRequest.status == "pending"))
+        transport = db.session.scalar(sa.select(sa.func.count()).select_from(Actor).where(Actor.sector == "transport"))
+    assert waiting == people and transport == outcomes["approved"]
