@@ -102,6 +102,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from registry.accounts.views import bp as accounts_bp
     from registry.api.views import bp as api_bp
+    from registry.change_requests.views import bp as change_requests_bp
     from registry.changes.views import bp as changes_bp
     from registry.dashboard.views import bp as dashboard_bp
     from registry.events.views import bp as events_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.registration.verify import bp as verify_bp
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
+    from registry.updates.views import bp as updates_bp
 
     app.register_blueprint(registration_bp)
     app.register_blueprint(assisted_bp)
@@ -127,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(changes_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(verify_bp)
+    app.register_blueprint(updates_bp)
+    app.register_blueprint(change_requests_bp)
 
 
 def is_api_request() -> bool:

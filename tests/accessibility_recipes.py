@@ -346,7 +346,66 @@ def merge_states(tour: Tour) -> None:
     tour.check("both side by side")
 
 
+def update_states(tour: Tour) -> None:
+    """/update: the proof (as on /status), then the request form, wrong and sent."""
+    person, page = tour.site.person, tour.page
+    tour.goto("/update")
+    if page.locator("button[name=step][value=finish]").count():  # proved on /status before: finish first
+        tour.submit("button[name=step][value=finish]", 200)
+    tour.check()
+    if not tour.every_state:
+        return
+    for number, status in (("0000-0001-29", 404), (person["number"], 303)):
+        tour.goto("/update")
+        page.fill("#registration_number", number)
+        page.fill("#phone", person["phone"])
+        page.fill("#date_of_birth", person["date_of_birth"])
+        tour.submit("button.primary", 404 if status == 404 else 200)
+        tour.check("no match" if status == 404 else "proved: the request form")
+    page.fill("#phone", "1")
+    tour.submit("button[name=step][value=change]", 422)
+    tour.check("a field wrong")
+    page.fill("#phone", "012 000 999")
+    tour.submit("button[name=step][value=change]", 200)
+    tour.check("request sent")
+
+
+def pending_request(tour: Tour) -> int:
+    """A pending change request of the seeded person (sent through the service when none is)."""
+    from registry import clock
+    from registry.actors.models import Actor
+    from registry.change_requests import services
+
+    with tour.site.app.app_context():
+        number = tour.site.person["number"]
+        actor = db.session.scalar(sa.select(Actor).where(Actor.registration_number == number))
+        found = db.session.scalar(sa.text("SELECT id FROM change_request WHERE actor_id = :a AND status = 'pending'"),
+                                  {"a": actor.id})
+        if found is None:
+            found = services.submit(db.session, actor, "change", {"sector": "transport"}, now=clock.now()).id
+            db.session.commit()
+    return int(found)
+
+
+def requests_states(tour: Tour) -> None:
+    pending_request(tour)
+    tour.goto("/staff/requests")
+    tour.check()
+
+
+def request_states(tour: Tour) -> None:
+    """A request beside the record; a rejection without its reason (nothing is decided)."""
+    request_id = pending_request(tour)
+    tour.goto(f"/staff/requests/{request_id}")
+    tour.check()
+    tour.submit("#reject", 422)
+    tour.check("no reason")
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
+    "updates.update": update_states,
+    "change_requests.index": requests_states,
+    "change_requests.show": request_states,
     "records.index": records_states,
     "records.record": record_page(""),
     "records.certificate": record_page("/certificate"),

@@ -1,15 +1,15 @@
 """Certificates anyone can check: one random verification id per registration (what the QR
 code names, never the registration number) and the key id of its latest certificate.
 
-Revision ID: 0015_certificate_verification
-Revises: 0011_search
+Revision ID: 0018_certificate_verification
+Revises: 0017_change_requests
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_certificate_verification"
-down_revision = "0011_search"
+revision = "0018_certificate_verification"
+down_revision = "0017_change_requests"
 branch_labels = None
 depends_on = None
 

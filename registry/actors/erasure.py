@@ -26,6 +26,10 @@ the detail values of events about the person (except the known non-personal keys
 terms of staff searches that name the person's phone, national ID or name. The database
 accepts exactly these updates and nothing else (migration 0012_erasure).
 
+The person's change requests (`change_request`: values they asked for, a reason written to
+them) are deleted: nothing in them is needed once the person is gone, and the event log
+keeps that requests were sent and decided (its detail redacted as above).
+
 The import report (`import_problem`) keeps the cells of the rows it did not store, and some
 of those rows are the person: a row found to duplicate their registration (detail
 {"number"}), a repeat of the row that created it ({"row": source_row}) or of such a
@@ -45,7 +49,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import JSON, Integer, String, and_, column, or_, select, table, update
+from sqlalchemy import JSON, Integer, String, and_, column, delete, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from registry import clock
@@ -79,6 +83,7 @@ class PurgeResult:
     changes_redacted: int
     events_redacted: int
     import_rows_redacted: int = 0
+    requests_deleted: int = 0  # the people's change requests (registry.change_requests)
 
 
 def due(session: Session, today: date, retention_days: int) -> list[Actor]:
@@ -100,11 +105,11 @@ def purge(session: Session, today: date, retention_days: int, *, dry_run: bool =
     now = now or clock.now()
     # One pass over the rejected import rows for everybody erased now (before any tombstone).
     everybody = [_Searchable.of(session, p) for actor in found for p in (actor, *_merged_into(session, actor))]
-    totals = [0, 0, _redact_searches(session, everybody), _redact_rejected_rows(session, everybody)]
+    totals = [0, 0, _redact_searches(session, everybody), _redact_rejected_rows(session, everybody), 0]
     for actor in found:
         result = erase(session, actor, now=now, rejected_rows=False, searches=False)
         totals = [a + b for a, b in zip(totals, (result.erased, result.changes_redacted, result.events_redacted,
-                                                  result.import_rows_redacted))]
+                                                  result.import_rows_redacted, result.requests_deleted))]
     return len(found), PurgeResult(*totals)
 
 
@@ -127,10 +132,12 @@ def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool 
         person.erased_at = now
     session.flush()
     changes = _redact_history(session, ids)
+    requests = session.execute(delete(_REQUEST).where(_REQUEST.c.actor_id.in_(ids))).rowcount
     events = _redact_events(session, [f"actor {i}" for i in ids], searched, searches=searches)
     record(session, "actor_erased", now=now, subject=f"actor {actor.id}",
-           detail={"via": "system", "number": actor.registration_number, "merged": len(people) - 1, "changes_redacted": changes, "events_redacted": events})
-    return PurgeResult(len(people), changes, events, rows)
+           detail={"via": "system", "number": actor.registration_number, "merged": len(people) - 1, "changes_redacted": changes, "events_redacted": events,
+                   "requests_deleted": requests})
+    return PurgeResult(len(people), changes, events, rows, requests)
 
 
 def _merged_into(session: Session, actor: Actor) -> list[Actor]:
@@ -261,6 +268,11 @@ def _texts(value: Any) -> Iterable[str]:
 # the models cannot be imported here (tests/test_layers.py).
 _PROBLEM = table("import_problem", column("id", Integer), column("batch_id", Integer), column("row_number", Integer),
                  column("outcome", String), column("detail", JSON), column("cells", JSON))
+
+
+# The people's change requests, as a plain table for the same reason (registry.change_requests
+# builds on registry.actors).
+_REQUEST = table("change_request", column("actor_id", Integer))
 
 
 def _redact_duplicate_rows(session: Session, people: list[Actor]) -> int:

@@ -32,4 +32,4 @@ def purge_command(dry_run: bool, today: datetime | None) -> None:
     db.session.commit()
     click.echo(f"Erased {result.erased} registrations (retention {retention} days, as of {day.isoformat()});"
                f" redacted {result.changes_redacted} history entries, {result.events_redacted} events"
-               f" and {result.import_rows_redacted} import report rows")
+               f" and {result.import_rows_redacted} import report rows; deleted {result.requests_deleted} change requests")

@@ -210,8 +210,8 @@ def _effective(day: date | None, actor: Actor, today: date, *, not_before: date 
     return day
 
 
-def _raw(actor: Actor) -> dict[str, Any]:
-    """The stored record as the validation core reads a form."""
+def as_raw(actor: Actor) -> dict[str, Any]:
+    """The stored record as the validation core reads a form (change requests build theirs on it)."""
     return {
         "category": actor.category, "full_name": actor.full_name, "gender": actor.gender,
         "date_of_birth": actor.date_of_birth.isoformat(), "national_id": actor.national_id or "",
@@ -293,7 +293,7 @@ def correct(session: Session, actor: Actor, values: Mapping[str, Any], reason: s
     if unknown:
         raise ChangeRefused([FieldError(name, N_("“%(value)s” is not a field that can be changed. Use one of: %(choices)s."),
                                         {"value": name[:40], "choices": ", ".join(fields.NAMES)}) for name in unknown])
-    raw = _raw(actor)
+    raw = as_raw(actor)
     raw.update(values)
     # A commune (or district) code alone names its district and province too.
     for name, parents in (("commune", ("district", "province")), ("district", ("province",))):

@@ -31,6 +31,7 @@ LIMITS: dict[str, str] = {
     "phone": "10 per hour;30 per day",  # look-ups and recoveries naming one phone
     "registration_phone": "30 per day",  # registrations naming one phone (a family or a shop may share one)
     "registration_national_id": "5 per day",  # registrations naming one national ID
+    "change_request": "5 per day",  # self-service change requests sent for one registration
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from registry.actors.models import Actor
@@ -22,6 +22,13 @@ class Viewer(Protocol):
 def may_see(viewer: Viewer | None, actor: Actor) -> bool:
     """None is the command line without --by, or the system: full scope."""
     return viewer is None or not viewer.province_code or actor.province_code == viewer.province_code
+
+
+def visible_where(viewer: Viewer | None) -> ColumnElement[bool]:
+    """`may_see` as a condition on Actor, for lists (a change request queue)."""
+    if viewer is None or not viewer.province_code:
+        return true()
+    return Actor.province_code == viewer.province_code
 
 
 def visible_actor(session: Session, typed: str, viewer: Viewer | None) -> Actor | None:

@@ -57,6 +57,9 @@ KINDS: dict[str, str] = {
     "actor_searched": N_("Registrations searched"),
     "actor_viewed": N_("Registration viewed"),
     "receipt_not_sent": N_("Registration receipt (SMS) not sent"),
+    "change_request_submitted": N_("Change request sent by the person"),
+    "change_request_approved": N_("Change request approved"),
+    "change_request_rejected": N_("Change request rejected"),
 }
 
 

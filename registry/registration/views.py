@@ -34,6 +34,10 @@ from registry.registration.receipt import send_after_response
 
 bp = Blueprint("registration", __name__)
 _CERTIFICATE_KEY = "certificate_actor"
+# [actor id, when (epoch seconds)]: proved with number + phone + date of birth, which lets the
+# person ask for changes (/update) for PROVEN_FOR seconds. Registering alone does not.
+_PROVEN_KEY = "proven_actor"
+PROVEN_FOR = 30 * 60
 
 
 
@@ -210,6 +214,39 @@ def _phone_and_birth(form) -> tuple[str, date] | None:  # type: ignore[no-untype
         return None
 
 
+def prove_form(form: StatusForm) -> tuple[Actor | None, dict[str, str], str | None]:
+    """The registration the three answers prove (proof.prove: a merged number gives the
+    surviving one), remembered in the session; or None. Also the fields left empty, and the
+    number as typed when it was merged into the one found."""
+    errors = _required(form, ("registration_number", "phone", "date_of_birth"))
+    if errors:
+        return None, errors, None
+    actor, number, known = None, normalise_number(form.registration_number.data), _phone_and_birth(form)
+    if number and known:
+        actor = proof.prove(db.session, number, *known)
+    if actor is None:
+        return None, {}, None
+    session[_CERTIFICATE_KEY] = actor.id
+    session[_PROVEN_KEY] = [actor.id, int(clock.now().timestamp())]
+    return actor, {}, format_number(number) if number and actor.registration_number != number else None
+
+
+def proven_actor() -> Actor | None:
+    """The registration proved in this session (status look-up or /update) in the last
+    PROVEN_FOR seconds, or None."""
+    value = session.get(_PROVEN_KEY)
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+        return None
+    if not 0 <= clock.now().timestamp() - value[1] <= PROVEN_FOR:
+        session.pop(_PROVEN_KEY, None)
+        return None
+    return db.session.get(Actor, value[0])
+
+
+def forget_proof() -> None:
+    session.pop(_PROVEN_KEY, None)
+
+
 @bp.route("/status", methods=["GET", "POST"])
 @limiter.limit("20 per minute;200 per day", methods=["POST"])
 def status():  # type: ignore[no-untyped-def]
@@ -217,16 +254,8 @@ def status():  # type: ignore[no-untyped-def]
     form = StatusForm()
     actor, not_found, errors, merged_from = None, False, {}, None
     if request.method == "POST":
-        errors = _required(form, ("registration_number", "phone", "date_of_birth"))
-        if not errors:
-            number, known = normalise_number(form.registration_number.data), _phone_and_birth(form)
-            if number and known:
-                actor = proof.prove(db.session, number, *known)  # a merged number: the surviving registration
-            not_found = actor is None
-            if actor is not None and actor.registration_number != number:
-                merged_from = format_number(number)
-            if actor is not None:
-                session[_CERTIFICATE_KEY] = actor.id
+        actor, errors, merged_from = prove_form(form)
+        not_found = actor is None and not errors
     code = 422 if errors else 404 if not_found else 200
     return render_template("registration/status.html", form=form, actor=actor, not_found=not_found, errors=errors,
                            area=area_label(actor) if actor else None, merged_from=merged_from,

@@ -23,6 +23,7 @@ class StaffPage(NamedTuple):
 STAFF_PAGES = (
     StaffPage("staff.home", N_("Staff home"), N_("Where an administrator starts.")),
     StaffPage("records.index", N_("Registrations"), N_("Find a registration by name, number, national ID or phone, and open its record.")),
+    StaffPage("change_requests.index", N_("Change requests"), N_("Workers' requests to change their details or withdraw consent: approve or reject them.")),
     StaffPage("assisted.register", N_("Register a person"), N_("Register people with them, one after another, and print their certificates.")),
     StaffPage("imports.index", N_("Imports"), N_("Upload registrations collected in the field and follow their imports.")),
     StaffPage("dashboard.index", N_("Dashboard"), N_("Registry counts and the ministry's indicators, with exports.")),

@@ -1,0 +1,1 @@
+"""The worker's own change requests (/update), over registry.change_requests."""
