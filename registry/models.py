@@ -1,5 +1,6 @@
 """Every mapped table, imported once so the metadata (and Alembic) sees them all."""
 from registry.actors.models import Actor, IdCounter
+from registry.duplicates.models import DuplicatePair
 from registry.events.models import Event
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.staff.models import RecoveryCode, StaffUser
@@ -7,4 +8,4 @@ from registry.indicators.models import Indicator, IndicatorChange
 from registry.stats.models import ActorTally
 from registry.tokens.models import ApiToken
 
-__all__ = ["Actor", "ActorTally", "ApiToken", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]
+__all__ = ["Actor", "ActorTally", "ApiToken", "DuplicatePair", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]

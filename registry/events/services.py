@@ -56,6 +56,10 @@ KINDS: dict[str, str] = {
     "event_log_exported": N_("Event log exported"),
     "actor_searched": N_("Registrations searched"),
     "actor_viewed": N_("Registration viewed"),
+    "duplicate_merged": N_("Possible duplicate merged from the review queue"),
+    "duplicate_dismissed": N_("Possible duplicate dismissed (not one person)"),
+    "duplicate_deferred": N_("Possible duplicate deferred"),
+    "duplicates_found": N_("Registry searched for duplicates"),
 }
 
 
