@@ -108,34 +108,34 @@ class NotOpen(ValueError):
 
 
 def _decided(session: Session, pair: DuplicatePair, status: str, by: lifecycle.Staff, now: datetime,
-             **detail: object) -> None:
+             ip: str | None, **detail: object) -> None:
     if pair.status not in OPEN:
         raise NotOpen(pair.status)
     pair.status, pair.decided_at, pair.decided_by_id = status, now, by.id
     session.flush()
-    record(session, f"duplicate_{status}", now=now, by_id=by.id, subject=f"duplicate pair {pair.id}",
+    record(session, f"duplicate_{status}", now=now, by_id=by.id, ip=ip, subject=f"duplicate pair {pair.id}",
            detail={"reasons": pair.reasons, "score": pair.score, **detail})
 
 
-def dismiss(session: Session, pair: DuplicatePair, by: lifecycle.Staff, now: datetime) -> None:
+def dismiss(session: Session, pair: DuplicatePair, by: lifecycle.Staff, now: datetime, *, ip: str | None = None) -> None:
     """Not one person: the pair is never proposed again."""
-    _decided(session, pair, "dismissed", by, now)
+    _decided(session, pair, "dismissed", by, now, ip)
 
 
-def defer(session: Session, pair: DuplicatePair, by: lifecycle.Staff, now: datetime) -> None:
+def defer(session: Session, pair: DuplicatePair, by: lifecycle.Staff, now: datetime, *, ip: str | None = None) -> None:
     """Decide later (it stays in the queue, after the pending pairs)."""
     if pair.status == "deferred":
         return
-    _decided(session, pair, "deferred", by, now)
+    _decided(session, pair, "deferred", by, now, ip)
 
 
 def merge(session: Session, pair: DuplicatePair, keep: Actor, duplicate: Actor, reason: str,
-          by: lifecycle.Staff, now: datetime) -> None:
+          by: lifecycle.Staff, now: datetime, *, ip: str | None = None) -> None:
     """One person: `duplicate` is merged into `keep` by the lifecycle (its rules, history and
     figures); raises the lifecycle's ChangeRefused / OutOfScope as it does."""
     if pair.status not in OPEN:
         raise NotOpen(pair.status)
     assert {keep.id, duplicate.id} == {pair.first_actor_id, pair.second_actor_id}
     lifecycle.merge(session, keep, duplicate, reason, by, now=now)
-    _decided(session, pair, "merged", by, now, kept=f"actor {keep.id}", merged=f"actor {duplicate.id}")
+    _decided(session, pair, "merged", by, now, ip, kept=f"actor {keep.id}", merged=f"actor {duplicate.id}")
     close_settled(session, now, actor_id=duplicate.id)  # its other pairs: nothing left to decide

@@ -24,6 +24,7 @@ STAFF_PAGES = (
     StaffPage("staff.home", N_("Staff home"), N_("Where an administrator starts.")),
     StaffPage("records.index", N_("Registrations"), N_("Find a registration by name, number, national ID or phone, and open its record.")),
     StaffPage("assisted.register", N_("Register a person"), N_("Register people with them, one after another, and print their certificates.")),
+    StaffPage("duplicates.index", N_("Possible duplicates"), N_("Pairs of registrations that may be one person: compare them side by side, merge, dismiss or defer.")),
     StaffPage("imports.index", N_("Imports"), N_("Upload registrations collected in the field and follow their imports.")),
     StaffPage("dashboard.index", N_("Dashboard"), N_("Registry counts and the ministry's indicators, with exports.")),
     StaffPage("tokens.index", N_("API tokens"), N_("Tokens for programs that read the API (DHIS2, scripts): make and revoke them.")),
