@@ -105,8 +105,11 @@ def pair(pair_id: int):  # type: ignore[no-untyped-def]
             status = 409
         elif action not in ACTIONS:
             errors["action"] = [_("Choose one: merge, not one person, or decide later.")]
-        elif action == "merge" and form.keep.data not in SIDES:
-            errors["keep"] = [_("Required. Choose which registration stays.")]
+        elif action == "merge" and (form.keep.data not in SIDES or not (form.reason.data or "").strip()):
+            if form.keep.data not in SIDES:
+                errors["keep"] = [_("Required. Choose which registration stays.")]
+            if not (form.reason.data or "").strip():
+                errors["reason"] = [_("Required. Say why the registration is changed.")]
         else:
             done = _decide(pair, first, second, action, form, errors)
             if done:
