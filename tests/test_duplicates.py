@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from flask import Flask
 
+from registry import clock
 from registry.actors.normalise import identity_name
 from registry.actors.services import insert_actors
 from registry.actors.validation import Registration
@@ -162,3 +163,116 @@ def test_another_provinces_officer_gets_404_and_their_own_sees_it(app, client) -
     assert staff(app, "outreach", "12").get(f"/staff/duplicates/{pair_id}").status_code == 200
     assert staff(app, "outreach").get(f"/staff/duplicates/{pair_id}").status_code == 200
     assert staff(app, "admin").get("/staff/duplicates?after=x-1").status_code == 400
+
+
+# --------------------------------------------------------------------------- other reasons, the command, imports
+def test_one_national_id_in_two_categories_is_queued_and_cannot_be_merged_as_it_is(app, client) -> None:  # type: ignore[no-untyped-def]
+    register(client, full_name="Keo Sophea", national_id="123456789", phone="012 111 222")
+    register(client, full_name="Keo Sophea", national_id="123 456 789", phone="097 333 444", category="employee")
+    [(_a, _b, reasons, score, status, _source, province)] = pairs(app)
+    assert (reasons, score, status, province) == ("same_national_id_other_category", 80, "pending", "12")
+    officer = staff(app, "outreach", "12")
+    [pair_id] = pair_ids(app)
+    page = officer.get(f"/staff/duplicates/{pair_id}?lang=en").get_data(as_text=True)
+    assert "one person registered in two categories" in page and 'id="other-category"' in page and 'id="merge"' not in page
+    refused = decide(officer, pair_id, action="merge", keep="first", reason="Same person")
+    assert refused.status_code == 422 and "different categories" in refused.get_data(as_text=True)
+    assert len(active(app)) == 2
+
+
+def seed(app: Flask, people: list[tuple[str, str, str]]) -> None:
+    """Registrations stored without the look-up at registration (as an old registry holds them):
+    (name, phone, category); born 25/01/1990 in commune 120101."""
+    with app.app_context():
+        insert_actors(db.session, [Registration(
+            category=category, full_name=name, name_key=identity_name(name), gender="female", date_of_birth=date(1990, 1, 25),
+            national_id=None, phone=phone, province_code="12", district_code="1201", commune_code="120101", sector="trade",
+            business_name=None, workers=None, registered_on=date(2024, 12, 20)) for name, phone, category in people],
+            channel="outreach", now=NOW, consented_at=NOW)
+        db.session.commit()
+
+
+def test_find_duplicates_over_the_registry_is_idempotent(app) -> None:  # type: ignore[no-untyped-def]
+    seed(app, [("សុខ ដារ៉ា", "+85512345678", "self_employed"), ("Sok Dara", "+85512354678", "self_employed"),  # swapped digits
+               ("ចាន់ វណ្ណា", "+85517000111", "employee"), ("Chan Vanna", "+8551700011", "employee"),  # a digit missing
+               ("Heng Pich", "+85515999888", "employee"), ("Lim Bopha", "+85515999889", "employee")])  # other names
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["find-duplicates", "--json"])
+    assert first.exit_code == 0, first.output
+    figures = __import__("json").loads(first.output)
+    assert figures["read"] == 6 and figures["found"] == 2 and figures["new"] == 2
+    assert sorted((a, b, r) for a, b, r, *_ in pairs(app)) == [
+        ("ចាន់ វណ្ណា", "Chan Vanna", "same_birth_roman,phone_near"), ("សុខ ដារ៉ា", "Sok Dara", "same_birth_roman,phone_near")]
+    assert {p[5] for p in pairs(app)} == {"scan"}
+    again = runner.invoke(args=["find-duplicates"])
+    assert again.exit_code == 0 and "2 possible duplicates, 0 new in the queue" in again.output
+    later = runner.invoke(args=["find-duplicates", "--since", "2099-01-01"])
+    assert later.exit_code == 0 and "Read 0 active registrations" in later.output
+    wrong = runner.invoke(args=["find-duplicates", "--since", "yesterday"])
+    assert wrong.exit_code == 2 and "--since" in wrong.output
+    with app.app_context():
+        runs = db.session.scalars(sa.text("SELECT detail FROM event WHERE kind = 'duplicates_found'")).all()
+    assert len(runs) == 3 and "Sok" not in str(runs)
+
+
+def test_a_pair_is_closed_when_one_registration_is_deactivated_elsewhere(app, client) -> None:  # type: ignore[no-untyped-def]
+    register(client, full_name="សុខ ដារ៉ា", phone="012 345 678")
+    register(client, full_name="Sok Dara", phone="012 345 679")
+    [pair_id] = pair_ids(app)
+    with app.app_context():
+        number = db.session.scalar(sa.text("SELECT max(registration_number) FROM actor"))
+    admin = staff(app, "admin")
+    result = app.test_cli_runner().invoke(args=["actors", "deactivate", number, "--reason", "error", "--effective", clock.today().isoformat(),
+                                                "--by", "admin@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "No pairs to review" in admin.get("/staff/duplicates?lang=en").get_data(as_text=True)
+    page = admin.get(f"/staff/duplicates/{pair_id}?lang=en").get_data(as_text=True)
+    assert "Closed: one of the two is no longer active" in page and 'id="decision"' not in page
+    assert [p[4] for p in pairs(app)] == ["closed"]
+
+
+def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.import_files import good, write_csv
+
+    seed(app, [("សុខ ដារ៉ា", "+85512345678", "self_employed")])
+    rows = [good(1, full_name="Sok Dara", phone="012 345 687", date_of_birth="1990-01-25"),  # the registry's, digits swapped
+            good(2, full_name="Chan Vanna", phone="017 000 111", date_of_birth="1985-03-04"),
+            good(3, full_name="ចាន់ វណ្ណា", phone="017 000 112", date_of_birth="1985-03-04"),  # the row above
+            good(4, full_name="Meas Bopha", phone="089 555 444", date_of_birth="1979-11-30")]
+    path = write_csv(tmp_path / "field.csv", rows)
+    result = app.test_cli_runner().invoke(args=["import-actors", str(path)])
+    assert result.exit_code == 0, result.output
+    found = sorted((a, b, r, source) for a, b, r, _score, _status, source, _p in pairs(app))
+    assert found == [("Chan Vanna", "ចាន់ វណ្ណា", "same_birth_roman,phone_near", "import"),
+                     ("សុខ ដារ៉ា", "Sok Dara", "same_birth_roman,phone_near", "import")]
+
+
+def test_the_blocking_keys_meet_for_every_phone_one_edit_apart() -> None:
+    from rapidfuzz.distance import OSA
+
+    from registry.duplicates.blocking import PHONE_PASSES
+
+    phone = "+85512345678"
+    near = phone_neighbours(phone)
+    assert {"+85512345679", "+85512354678", "+855123456789", "+85502345678"} <= near
+    assert "+85512345678" in phone_neighbours("+855123456789") and "+8551234567" not in near  # 7 digits: no phone
+    assert phone not in near and all(OSA.distance(p[4:], phone[4:]) == 1 for p in near)
+
+    def keys(p: str) -> set[tuple[str, int, str]]:
+        return {(kind, i, key) for kind, i in PHONE_PASSES for key in phone_keys(p[4:], kind, i)}
+
+    assert all(keys(phone) & keys(other) for other in near)  # the scan meets each neighbour
+    assert not keys(phone) & keys("+85512345699") and not keys(phone) & keys("+85521345687")  # two edits: never
+
+
+def test_verify_gives_reasons_and_scores_but_not_for_other_people() -> None:
+    def person(i: int, name: str, phone: str, category: str = "employee", national_id: str | None = None) -> Person:
+        return Person(i, category, date(1990, 1, 25), phone, national_id, identity_name(name), name, "12")
+
+    khmer, latin = person(1, "សុខ ដារ៉ា", "+85512345678"), person(2, "Sok Dara", "+85512345679")
+    found = verify(latin, khmer)
+    assert found is not None and found.first_id == 1 and found.reasons == ("same_birth_roman", "phone_near")
+    assert verify(khmer, person(3, "សុខ ដារ៉ា", "+85597000000")).reasons == ("same_birth_name",)  # type: ignore[union-attr]
+    assert verify(khmer, person(4, "Chan Vanna", "+85512345679")) is None
+    assert verify(person(5, "Keo Sophea", "+85511111111", national_id="123456789"),
+                  person(6, "Keo Sophea", "+85522222222", "self_employed", "123456789")).reasons == ("same_national_id_other_category",)  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from registry import vocab
 from registry.actors.models import Actor
 from registry.actors.romanise import roman_key
 from registry.duplicates.blocking import PHONE_PASSES, PHONE_PREFIX, Found, Person, phone_keys, verify
-from registry.duplicates.services import ACTIVE, PERSON_COLUMNS, close_settled, person, store
+from registry.duplicates.services import ACTIVE, PERSON_COLUMNS, close_settled, find_for, person, store
 
 # A block holding more registrations than this (a shared office phone, a placeholder date of
 # birth) is compared within its romanised names only, and cut at this size after that: all its
@@ -193,3 +193,18 @@ def scan(session: Session, *, now: datetime, since_id: int = 0, source: str = "s
     report.closed = close_settled(session, now)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# An import of up to this many registrations is looked up registration by registration (index
+# look-ups, ~1-2 ms each); a bigger one by the scan over the whole registry, pairs with the
+# batch's registrations only (one read of every active registration: cheaper from there on).
+IMPORT_LOOKUP_MAX = 20_000
+
+
+def find_after_import(session: Session, batch_id: int, *, now: datetime) -> int:
+    """Queue the possible duplicates of an import's registrations, against the registry and
+    within the file (its rows are stored by then); returns how many pairs were new."""
+    ids = list(session.scalars(select(Actor.id).where(Actor.import_batch_id == batch_id, ACTIVE).order_by(Actor.id)))
+    if len(ids) <= IMPORT_LOOKUP_MAX:
+        return find_for(session, ids, source="import", now=now)
+    return scan(session, now=now, since_id=ids[0], source="import").new

@@ -139,3 +139,4 @@ def merge(session: Session, pair: DuplicatePair, keep: Actor, duplicate: Actor, 
     lifecycle.merge(session, keep, duplicate, reason, by, now=now)
     _decided(session, pair, "merged", by, now, ip, kept=f"actor {keep.id}", merged=f"actor {duplicate.id}")
     close_settled(session, now, actor_id=duplicate.id)  # its other pairs: nothing left to decide
+
