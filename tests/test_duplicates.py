@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -231,10 +232,13 @@ def test_a_pair_is_closed_when_one_registration_is_deactivated_elsewhere(app, cl
     assert [p[4] for p in pairs(app)] == ["closed"]
 
 
-def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("registry_size", [1, 100])  # the scan from the batch's first row; look-ups row by row
+def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tmp_path, registry_size: int) -> None:  # type: ignore[no-untyped-def]
     from tests.import_files import good, write_csv
 
-    seed(app, [("សុខ ដារ៉ា", "+85512345678", "self_employed")])
+    others = [(f"Other {chr(65 + i // 26)}{chr(65 + i % 26)}x", f"+855{11 + i % 3}{7000000 + 1000 * i}", "employee")
+              for i in range(registry_size - 1)]
+    seed(app, [("សុខ ដារ៉ា", "+85512345678", "self_employed"), *others])
     rows = [good(1, full_name="Sok Dara", phone="012 345 687", date_of_birth="1990-01-25"),  # the registry's, digits swapped
             good(2, full_name="Chan Vanna", phone="017 000 111", date_of_birth="1985-03-04"),
             good(3, full_name="ចាន់ វណ្ណា", phone="017 000 112", date_of_birth="1985-03-04"),  # the row above
