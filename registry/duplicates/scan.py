@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
@@ -63,7 +64,7 @@ def _read(session: Session, category: str, report: ScanReport) -> _Category:
     distinct: dict[tuple[str, str], int] = {}
     roman: dict[str, int] = {}
     name_keys: dict[str, int] = {}
-    rows = session.execute(
+    rows = session.connection().execute(  # Core rows: no ORM bookkeeping per row
         select(Actor.id, Actor.date_of_birth, Actor.phone, Actor.national_id, Actor.name_key, Actor.full_name,
                Actor.province_code).where(ACTIVE, Actor.category == category).execution_options(yield_per=READ_BATCH))
     provinces: dict[str, str] = {}
@@ -89,18 +90,16 @@ def _read(session: Session, category: str, report: ScanReport) -> _Category:
     return table
 
 
-def _groups(keys: Iterable[tuple[object, int]]) -> Iterator[list[int]]:
-    """Row indexes sharing a key (only keys held by two rows or more)."""
-    first: dict[object, int] = {}
+def _groups(keys: list[object], rows: list[int] | None = None) -> Iterator[list[int]]:
+    """Row indexes sharing a key (keys held by two rows or more). `keys[i]` is row i's key,
+    or row `rows[i]`'s when given. Counted in C first: most keys are held by one row only."""
+    counts = Counter(keys)
+    shared = {key for key, count in counts.items() if count > 1}
+    del counts
     groups: dict[object, list[int]] = {}
-    for key, row in keys:
-        seen = first.setdefault(key, row)
-        if seen != row:
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [seen, row]
-            elif group[-1] != row:
-                group.append(row)
+    for i, key in enumerate(keys):
+        if key in shared:
+            groups.setdefault(key, []).append(rows[i] if rows is not None else i)
     return iter(groups.values())
 
 
@@ -126,14 +125,22 @@ def _pairs(table: _Category, group: list[int], report: ScanReport, into: set[int
 
 def _category_pairs(table: _Category, is_new: Callable[[int], bool], report: ScanReport) -> set[int]:
     pairs: set[int] = set()
-    births, names, name_keys, phones = table.births, table.keys, table.name_keys, table.phones
-    for group in _groups(((births[i], name_keys[i]), i) for i in range(len(births))):
-        _pairs(table, group, report, pairs, is_new)
-    for group in _groups(((births[i], names[i]), i) for i in range(len(births))):
-        _pairs(table, group, report, pairs, is_new)
-    for kind, position in PHONE_PASSES:
-        keyed = ((key, i) for i, phone in enumerate(phones) for key in phone_keys(phone, kind, position))
-        for group in _groups(keyed):
+    births, phones = table.births, table.phones
+    for names in (table.name_keys, table.keys):  # same day of birth + name key, + romanised key
+        for group in _groups(list(zip(births, names))):
+            _pairs(table, group, report, pairs, is_new)
+    for kind, i in PHONE_PASSES:  # phones one edit apart meet in one of these (blocking.phone_keys)
+        rows = None
+        if kind == "blank":  # the digit left out: same-length phones differing there only
+            keys: list[object] = [p[:i] + p[i + 1:] for p in phones]
+        elif kind == "swap":
+            keys = [p[:i] + (p[i + 1] + p[i] if p[i] > p[i + 1] else p[i:i + 2]) + p[i + 2:] if len(p) > i + 1 else p
+                    for p in phones]
+        else:  # a phone one digit shorter: the phone itself meets each of the longer one's deletions
+            keyed = [(key, row) for row, p in enumerate(phones) for key in phone_keys(p, kind, i)]
+            keys, rows = [key for key, _ in keyed], [row for _, row in keyed]
+            del keyed
+        for group in _groups(keys, rows):
             _pairs(table, group, report, pairs, is_new)
     return pairs
 
@@ -160,7 +167,7 @@ def _verified(table: _Category, category: str, pairs: set[int]) -> list[Found]:
 def _national_ids(session: Session, since_id: int) -> list[Found]:
     """Active registrations of two categories sharing a national ID (a join over its index)."""
     other = aliased(Actor)
-    rows = session.execute(
+    rows = session.connection().execute(  # Core rows: no ORM bookkeeping per row
         select(Actor.id, other.id).join(other, (other.national_id == Actor.national_id) & (other.id > Actor.id)
                                         & (other.category != Actor.category))
         .where(ACTIVE, Actor.national_id.is_not(None), other.status == "active",
