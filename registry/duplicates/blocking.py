@@ -71,12 +71,12 @@ PHONE_PASSES = (*(("blank", i) for i in range(MAX_DIGITS)), *(("swap", i) for i 
 
 
 def phone_keys(digits: str, kind: str, i: int) -> list[str]:
-    """The keys of `digits` (a phone without +855) in one pass: `blank` i, digit i blanked
-    (one digit replaced, or the same phone); `swap` i, digits i and i+1 in order (two
-    neighbouring digits swapped); `short`, the phone itself and each way of leaving one digit
-    out (a phone one digit shorter)."""
+    """The keys of `digits` (a phone without +855) in one pass: `blank` i, digit i left out
+    (same-length phones: one digit replaced, or the same phone); `swap` i, digits i and i+1 in
+    order (two neighbouring digits swapped); `short`, the phone itself and each way of leaving
+    one digit out (a phone one digit shorter). The scan computes the same keys inline."""
     if kind == "blank":
-        return [digits[:i] + "?" + digits[i + 1:]] if i < len(digits) else []
+        return [digits[:i] + digits[i + 1:]] if i < len(digits) else []
     if kind == "swap":
         if i + 1 >= len(digits) or digits[i] == digits[i + 1]:
             return []

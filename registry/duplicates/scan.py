@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from registry import vocab
 from registry.actors.models import Actor
 from registry.actors.romanise import roman_key
-from registry.duplicates.blocking import PHONE_PASSES, PHONE_PREFIX, Found, Person, phone_keys, verify
+from registry.duplicates.blocking import PHONE_PASSES, PHONE_PREFIX, Found, Person, verify
 from registry.duplicates.services import ACTIVE, PERSON_COLUMNS, close_settled, find_for, person, store
 
 # A block holding more registrations than this (a shared office phone, a placeholder date of
@@ -90,16 +90,16 @@ def _read(session: Session, category: str, report: ScanReport) -> _Category:
     return table
 
 
-def _groups(keys: list[object], rows: list[int] | None = None) -> Iterator[list[int]]:
-    """Row indexes sharing a key (keys held by two rows or more). `keys[i]` is row i's key,
-    or row `rows[i]`'s when given. Counted in C first: most keys are held by one row only."""
+def _groups(keys: list[object]) -> Iterator[list[int]]:
+    """Row indexes sharing a key (keys held by two rows or more; `keys[i]` is row i's).
+    Counted in C first: most keys are held by one row only."""
     counts = Counter(keys)
     shared = {key for key, count in counts.items() if count > 1}
     del counts
     groups: dict[object, list[int]] = {}
     for i, key in enumerate(keys):
         if key in shared:
-            groups.setdefault(key, []).append(rows[i] if rows is not None else i)
+            groups.setdefault(key, []).append(i)
     return iter(groups.values())
 
 
@@ -129,20 +129,34 @@ def _category_pairs(table: _Category, is_new: Callable[[int], bool], report: Sca
     for names in (table.name_keys, table.keys):  # same day of birth + name key, + romanised key
         for group in _groups(list(zip(births, names))):
             _pairs(table, group, report, pairs, is_new)
-    for kind, i in PHONE_PASSES:  # phones one edit apart meet in one of these (blocking.phone_keys)
-        rows = None
-        if kind == "blank":  # the digit left out: same-length phones differing there only
-            keys: list[object] = [p[:i] + p[i + 1:] for p in phones]
+    for kind, i in PHONE_PASSES:  # phones one edit apart meet in one of these (blocking.phone_keys, inline)
+        if kind == "blank":  # digit i left out: same-length phones differing there only
+            keys: list[str] = [p[:i] + p[i + 1:] for p in phones]
         elif kind == "swap":
             keys = [p[:i] + (p[i + 1] + p[i] if p[i] > p[i + 1] else p[i:i + 2]) + p[i + 2:] if len(p) > i + 1 else p
                     for p in phones]
-        else:  # a phone one digit shorter: the phone itself meets each of the longer one's deletions
-            keyed = [(key, row) for row, p in enumerate(phones) for key in phone_keys(p, kind, i)]
-            keys, rows = [key for key, _ in keyed], [row for _, row in keyed]
-            del keyed
-        for group in _groups(keys, rows):
+        else:
+            _one_digit_shorter(table, report, pairs, is_new)
+            continue
+        for group in _groups(keys):  # type: ignore[arg-type]
             _pairs(table, group, report, pairs, is_new)
     return pairs
+
+
+def _one_digit_shorter(table: _Category, report: ScanReport, pairs: set[int], is_new: Callable[[int], bool]) -> None:
+    """A phone meets the phones one digit shorter that equal it with one digit left out
+    (a dictionary of the shorter phones, probed: no list of every deletion in memory)."""
+    phones = table.phones
+    by_phone: dict[str, list[int]] = {}
+    for row, phone in enumerate(phones):
+        by_phone.setdefault(phone, []).append(row)
+    lengths = {len(phone) for phone in by_phone}
+    for row, phone in enumerate(phones):
+        if len(phone) - 1 not in lengths:  # no stored phone is one digit shorter
+            continue
+        hits = {hit for k in range(len(phone)) for hit in by_phone.get(phone[:k] + phone[k + 1:], ())}
+        if hits:
+            _pairs(table, [row, *sorted(hits)], report, pairs, is_new)
 
 
 def _person(table: _Category, category: str, row: int) -> Person:
