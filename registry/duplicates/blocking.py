@@ -12,7 +12,7 @@ Blocks (within one category; registrations of two categories are compared by nat
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA

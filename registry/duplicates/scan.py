@@ -14,7 +14,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -41,13 +41,14 @@ def store(session: Session, found: Iterable[Found], *, source: str, now: datetim
              "province_code": f.province_code, "found_at": now} for f in found]
     if not rows:
         return 0
-    before = session.scalar(select(func.count()).select_from(DuplicatePair)) or 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new = 0
     for start in range(0, len(rows), 5000):
-        statement = insert(DuplicatePair).on_conflict_do_nothing(index_elements=["first_actor_id", "second_actor_id"])
-        session.execute(statement, rows[start:start + 5000])
+        statement = (insert(DuplicatePair).on_conflict_do_nothing(index_elements=["first_actor_id", "second_actor_id"])
+                     .returning(DuplicatePair.id))
+        new += len(session.execute(statement, rows[start:start + 5000]).all())
     session.flush()
-    return (session.scalar(select(func.count()).select_from(DuplicatePair)) or 0) - before
+    return new
 
 
 def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
