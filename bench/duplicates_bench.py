@@ -4,7 +4,7 @@
 
 1. Stores N synthetic registrations (bulk insert, as an import does): family + given names,
    60 % in Khmer script and 40 % in Latin letters, three categories, ~50 years of birth dates,
-   distinct phones, national IDs on 40 %; after ~2 % of them a planted near-duplicate of the
+   phones of 8 or 9 digits after +855 (a few shared, as family phones are), national IDs on 40 %; after ~2 % of them a planted near-duplicate of the
    row before: the name in the other script, the same category and date of birth, and either
    the phone with one digit replaced, two neighbouring digits swapped, or the same national ID
    in another category.
@@ -71,7 +71,7 @@ def people(n: int):  # type: ignore[no-untyped-def]
         khmer = rng.random() < 0.6
         category = rng.choice(CATEGORIES)
         born = date(1955, 1, 1) + timedelta(days=rng.randrange(18000))
-        digits = f"{(i * 7919) % 10_000_000:07d}"
+        digits = f"{(i * 7919) % 1_000_000:06d}"  # 8 or 9 digits after +855, as Cambodian numbers are
         phone = f"+855{rng.choice(('12', '15', '17', '89', '97'))}{digits}" + ("" if rng.random() < 0.5 else str(rng.randrange(10)))
         national_id = f"{100_000_000 + i}" if rng.random() < 0.4 else None
         plant = i + 1 < n and rng.random() < 0.02

@@ -65,9 +65,10 @@ def phone_neighbours(phone: str) -> set[str]:
     return {PHONE_PREFIX + d for d in out if 8 <= len(d) <= 9}
 
 
-MAX_DIGITS = 9  # after +855: 8 or 9 digits (registry.actors.validation)
-# Passes of the scan: two phones at most one edit apart share a key in one of them.
-PHONE_PASSES = (*(("blank", i) for i in range(MAX_DIGITS)), *(("swap", i) for i in range(MAX_DIGITS - 1)), ("short", 0))
+def phone_passes(longest: int) -> list[tuple[str, int]]:
+    """The scan's passes over phones of at most `longest` digits after +855 (8 or 9 as the
+    validation core stores them): two phones at most one edit apart share a key in one."""
+    return [*(("blank", i) for i in range(longest)), *(("swap", i) for i in range(longest - 1)), ("short", 0)]
 
 
 def phone_keys(digits: str, kind: str, i: int) -> list[str]:

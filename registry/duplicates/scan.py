@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from registry import vocab
 from registry.actors.models import Actor
 from registry.actors.romanise import roman_key
-from registry.duplicates.blocking import PHONE_PASSES, PHONE_PREFIX, Found, Person, verify
+from registry.duplicates.blocking import PHONE_PREFIX, Found, Person, phone_passes, verify
 from registry.duplicates.services import ACTIVE, PERSON_COLUMNS, close_settled, find_for, person, store
 
 # A block holding more registrations than this (a shared office phone, a placeholder date of
@@ -129,7 +129,7 @@ def _category_pairs(table: _Category, is_new: Callable[[int], bool], report: Sca
     for names in (table.name_keys, table.keys):  # same day of birth + name key, + romanised key
         for group in _groups(list(zip(births, names))):
             _pairs(table, group, report, pairs, is_new)
-    for kind, i in PHONE_PASSES:  # phones one edit apart meet in one of these (blocking.phone_keys, inline)
+    for kind, i in phone_passes(max(map(len, phones), default=0)):  # phones one edit apart meet in one of these
         if kind == "blank":  # digit i left out: same-length phones differing there only
             keys: list[str] = [p[:i] + p[i + 1:] for p in phones]
         elif kind == "swap":
