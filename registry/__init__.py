@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.change_requests.views import bp as change_requests_bp
     from registry.changes.views import bp as changes_bp
     from registry.dashboard.views import bp as dashboard_bp
+    from registry.duplicates.views import bp as duplicates_bp
     from registry.events.views import bp as events_bp
     from registry.record_export.views import bp as record_export_bp
     from registry.imports.views import bp as imports_bp
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     app.register_blueprint(updates_bp)
     app.register_blueprint(change_requests_bp)
+    app.register_blueprint(duplicates_bp)
 
 
 def is_api_request() -> bool:

@@ -1,6 +1,7 @@
 """Every mapped table, imported once so the metadata (and Alembic) sees them all."""
 from registry.actors.models import Actor, IdCounter
 from registry.change_requests.models import ChangeRequest
+from registry.duplicates.models import DuplicatePair
 from registry.events.models import Event
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.staff.models import RecoveryCode, StaffUser
@@ -9,4 +10,4 @@ from registry.stats.models import ActorTally
 from registry.tokens.models import ApiToken
 from registry.verification.models import CertificateVerification
 
-__all__ = ["Actor", "ActorTally", "ApiToken", "CertificateVerification", "ChangeRequest", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]
+__all__ = ["Actor", "ActorTally", "ApiToken", "CertificateVerification", "ChangeRequest", "DuplicatePair", "Event", "IdCounter", "ImportBatch", "ImportProblem", "Indicator", "IndicatorChange", "RecoveryCode", "StaffUser"]

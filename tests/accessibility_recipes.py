@@ -402,10 +402,45 @@ def request_states(tour: Tour) -> None:
     tour.check("no reason")
 
 
+def _duplicate_pair(tour: Tour) -> int:
+    """A pair in the review queue (two active registrations of one province; stored once,
+    whichever recipe comes first: the recipes decide nothing, so every tour finds it)."""
+    from registry import clock
+    from registry.duplicates.blocking import Found
+    from registry.duplicates.services import store
+
+    with tour.site.app.app_context():
+        first, second = db.session.scalars(sa.text(
+            "SELECT id FROM actor WHERE status = 'active' AND category = 'self_employed' AND province_code = '12'"
+            " ORDER BY id LIMIT 2")).all()
+        store(db.session, [Found(first, second, 85, ("same_birth_roman", "phone_near"), "12")], source="scan", now=clock.now())
+        db.session.commit()
+        return db.session.scalar(sa.text("SELECT id FROM duplicate_pair WHERE first_actor_id = :a AND second_actor_id = :b"),
+                                 {"a": first, "b": second})
+
+
+def duplicates_states(tour: Tour) -> None:
+    _duplicate_pair(tour)
+    tour.goto("/staff/duplicates")
+    tour.check()
+
+
+def duplicate_pair_states(tour: Tour) -> None:
+    tour.goto(f"/staff/duplicates/{_duplicate_pair(tour)}")
+    tour.check()
+    if not tour.every_state:
+        return
+    tour.page.fill("#reason", "")
+    tour.submit("#merge", 422)  # which one stays not chosen, no reason
+    tour.check("refused")
+
+
 RECIPES: dict[str, Callable[[Tour], None]] = {
     "updates.update": update_states,
     "change_requests.index": requests_states,
     "change_requests.show": request_states,
+    "duplicates.index": duplicates_states,
+    "duplicates.pair": duplicate_pair_states,
     "records.index": records_states,
     "records.record": record_page(""),
     "records.certificate": record_page("/certificate"),

@@ -22,7 +22,7 @@ from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
-TABLES_TO_EMPTY = ("change_request", "certificate_verification", "actor_change", "actor_segment", "actor", "actor_tally", "import_problem", "import_batch", "indicator_change", "indicator",
+TABLES_TO_EMPTY = ("duplicate_pair", "change_request", "certificate_verification", "actor_change", "actor_segment", "actor", "actor_tally", "import_problem", "import_batch", "indicator_change", "indicator",
                    "event", "api_token", "staff_recovery_code", "staff_user")
 APPEND_ONLY_TABLES = ("event", "actor_change")  # their triggers refuse TRUNCATE: lifted for the cleanup between tests only
 

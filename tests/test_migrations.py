@@ -201,3 +201,27 @@ def test_lifecycle_revision_counts_everyone_active_and_refuses_to_downgrade_past
             connection.execute(sa.text("UPDATE actor SET status = 'active', status_reason = NULL WHERE id = 1"))
         downgrade(revision="0009_api_tokens")
         assert _tally() == before
+
+
+def test_khmer_name_keys_are_recomputed_and_the_same_person_goes_to_the_duplicate_queue(scratch_url: str) -> None:
+    app = make_app(scratch_url)
+    first, again, other_order, alone = list(PEOPLE[2]), list(PEOPLE[2]), list(PEOPLE[2]), list(PEOPLE[0])
+    # As the earlier rule stored them: the key kept the marks in the order they were typed.
+    first[0:5] = [4, "0000000046", "self_employed", "ស្រី មុំ", "ស្រីមុំ"]
+    again[0:5] = [5, "0000000057", "self_employed", "ស\u17b8\u17d2រ មុំ", "ស\u17b8\u17d2រមុំ"]  # renders the same
+    other_order[0:5] = [6, "0000000068", "self_employed", "ម\u17c6\u17bb ស្រី", "ម\u17c6\u17bbស្រី"]  # another name order
+    alone[0:5] = [7, "0000000079", "employee", "ប\u17b6\u17d2រក់ ដារ៉ា", "ប\u17b6\u17d2រក់ដារ៉ា"]
+    with app.app_context():
+        upgrade(revision="0015_duplicates")
+        with db.engine.begin() as connection:
+            _insert_people(connection, [tuple(first), tuple(again), tuple(other_order), tuple(alone)])
+            if connection.dialect.name == "sqlite":  # the name index, as the app writes it with each batch
+                connection.execute(sa.text("INSERT INTO actor_name(rowid, name_key) SELECT id, name_key FROM actor"))
+        upgrade()
+        keys = dict(db.session.execute(sa.text("SELECT id, name_key FROM actor")).all())
+        pairs = db.session.execute(sa.text(
+            "SELECT first_actor_id, second_actor_id, score, reasons, status, source, province_code FROM duplicate_pair")).all()
+    assert keys[7] == "ប្រាក់ដារ៉ា"  # recomputed: the canonical order
+    assert keys[6] == "មុំស្រី"
+    assert keys[4] == "ស្រីមុំ" and keys[5] == "ស\u17b8\u17d2រមុំ"  # the later one keeps its key: the unique index holds…
+    assert [tuple(p) for p in pairs] == [(4, 5, 100, "renormalised", "pending", "migration", "01")]  # …and staff decide

@@ -11,9 +11,9 @@ from tests.helpers import PASSWORD, csrf_token, finish_sign_in, make_user, sign_
 
 LANDING = {"outreach": "/staff/imports", "ministry": "/dashboard", "admin": "/staff"}
 PAGES = {  # what each role may open, as the bar must offer it
-    "outreach": {"/staff/actors", "/staff/requests", "/staff/register", "/staff/imports", "/staff/account"},
+    "outreach": {"/staff/actors", "/staff/requests", "/staff/register", "/staff/duplicates", "/staff/imports", "/staff/account"},
     "ministry": {"/staff/actors", "/dashboard", "/staff/tokens", "/staff/account"},
-    "admin": {"/staff", "/staff/actors", "/staff/requests", "/staff/register", "/staff/imports", "/dashboard", "/staff/tokens", "/staff/accounts", "/staff/events", "/staff/account"},
+    "admin": {"/staff", "/staff/actors", "/staff/requests", "/staff/register", "/staff/duplicates", "/staff/imports", "/dashboard", "/staff/tokens", "/staff/accounts", "/staff/events", "/staff/account"},
 }
 BAR = re.compile(r'<nav class="staff-bar[^>]*>(.*?)</nav>', re.S)
 

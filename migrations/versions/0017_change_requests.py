@@ -3,14 +3,14 @@ registration or withdraw consent, waiting for staff of their province. At most o
 request per registration (a partial unique index, on both databases).
 
 Revision ID: 0017_change_requests
-Revises: 0011_search
+Revises: 0016_khmer_name_keys
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_change_requests"
-down_revision = "0011_search"
+down_revision = "0016_khmer_name_keys"
 branch_labels = None
 depends_on = None
 

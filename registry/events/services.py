@@ -60,6 +60,10 @@ KINDS: dict[str, str] = {
     "change_request_submitted": N_("Change request sent by the person"),
     "change_request_approved": N_("Change request approved"),
     "change_request_rejected": N_("Change request rejected"),
+    "duplicate_merged": N_("Possible duplicate merged from the review queue"),
+    "duplicate_dismissed": N_("Possible duplicate dismissed (not one person)"),
+    "duplicate_deferred": N_("Possible duplicate deferred"),
+    "duplicates_found": N_("Registry searched for duplicates"),
 }
 
 

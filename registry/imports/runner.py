@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from registry import clock
 from registry.database import is_unique_violation
+from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
 from registry.imports.limits import ReadLimits
 from registry.imports.models import FILE_GONE, STOPPED, ImportBatch
@@ -118,8 +119,21 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
         _finish(session, batch, "failed", {"message": STOPPED, "params": {"row": batch.last_row}})
         raise
     batch.total_rows = batch.rows
+    _queue_duplicates(session, batch)
     _finish(session, batch, "done", None)
     return batch
+
+
+def _queue_duplicates(session: Session, batch: ImportBatch) -> None:
+    """The review queue's candidates of the rows just stored (registry.duplicates). Its own
+    transaction after the rows': a failure here loses no row and does not fail the import (the
+    periodic `find-duplicates` finds the same pairs), it is logged."""
+    try:
+        find_after_import(session, batch.id, now=clock.now())
+        session.commit()
+    except Exception:  # noqa: BLE001 - logged; the import itself is done
+        session.rollback()
+        log.exception("import batch %s: the search for possible duplicates stopped", batch.id)
 
 
 def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[list[SourceRow]]:

@@ -24,6 +24,7 @@ from registry.actors.numbers import format_number, normalise_number
 from registry.actors.normalise import identity_name
 from registry.actors.services import DuplicateRegistration, register_actor
 from registry.actors.validation import Problem, describe, normalise_name, parse_date, parse_phone, validate_registration
+from registry.duplicates import services as duplicates
 from registry.extensions import db, limiter
 from registry.i18n import current_locale
 from registry.registration.certificate import certificate_context
@@ -131,6 +132,7 @@ class Attempt:
         try:
             actor = register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
                                    assisted_by_id=assisted_by_id)
+            duplicates.find_for(db.session, [actor.id], source="registration", now=now)  # the review queue
             if assisted_by_id is not None:
                 audit("actor_registered", subject=f"actor {actor.id}", detail={"channel": channel})
             db.session.commit()

@@ -25,6 +25,7 @@ STAFF_PAGES = (
     StaffPage("records.index", N_("Registrations"), N_("Find a registration by name, number, national ID or phone, and open its record.")),
     StaffPage("change_requests.index", N_("Change requests"), N_("Workers' requests to change their details or withdraw consent: approve or reject them.")),
     StaffPage("assisted.register", N_("Register a person"), N_("Register people with them, one after another, and print their certificates.")),
+    StaffPage("duplicates.index", N_("Possible duplicates"), N_("Pairs of registrations that may be one person: compare them side by side, merge, dismiss or defer.")),
     StaffPage("imports.index", N_("Imports"), N_("Upload registrations collected in the field and follow their imports.")),
     StaffPage("dashboard.index", N_("Dashboard"), N_("Registry counts and the ministry's indicators, with exports.")),
     StaffPage("tokens.index", N_("API tokens"), N_("Tokens for programs that read the API (DHIS2, scripts): make and revoke them.")),

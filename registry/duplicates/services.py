@@ -1,0 +1,143 @@
+"""The queue's operations (flush only; the caller commits): find the candidates of a few
+registrations by index look-ups (at registration and after an import), store pairs (each
+pair once: a pair already there, whatever its status, is left as it is), close pairs there is
+nothing left to decide about, and record staff decisions (merge, dismiss, defer).
+
+Only ACTIVE registrations are compared: a deactivated person (left, deceased, withdrawn) or a
+registration already merged is not a second registration of anyone today; a returning person
+is found by the identity rule and reactivated, not queued.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from registry.actors import lifecycle
+from registry.actors.models import Actor
+from registry.duplicates.blocking import Found, Person, phone_neighbours, verify
+from registry.duplicates.models import OPEN, DuplicatePair
+from registry.events.services import record
+
+ACTIVE = text("actor.status = 'active'")
+PERSON_COLUMNS = (Actor.id, Actor.category, Actor.date_of_birth, Actor.phone, Actor.national_id, Actor.name_key,
+                  Actor.full_name, Actor.province_code)
+SLICE = 50  # registrations looked up together (a phone has ~200 neighbours: ~10,000 values a query)
+
+
+def person(row: Sequence[object]) -> Person:
+    return Person._make(row)
+
+
+def store(session: Session, found: Iterable[Found], *, source: str, now: datetime) -> int:
+    """Add the pairs not yet proposed (ON CONFLICT DO NOTHING on the pair); return how many
+    were new. A dismissed or decided pair is never proposed again."""
+    rows = [{"first_actor_id": f.first_id, "second_actor_id": f.second_id, "score": f.score,
+             "reasons": ",".join(f.reasons), "status": "pending", "source": source,
+             "province_code": f.province_code, "found_at": now} for f in found]
+    if not rows:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new = 0
+    for start in range(0, len(rows), 5000):
+        statement = (insert(DuplicatePair).on_conflict_do_nothing(index_elements=["first_actor_id", "second_actor_id"])
+                     .returning(DuplicatePair.id))
+        new += len(session.execute(statement, rows[start:start + 5000]).all())
+    session.flush()
+    return new
+
+
+def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
+    """The verified pairs of `people` with every other active registration (index look-ups:
+    category + date of birth, phones one edit away, the national ID in other categories)."""
+    found: dict[tuple[int, int], Found] = {}
+    for start in range(0, len(people), SLICE):
+        part = people[start:start + SLICE]
+        births = {(p.category, p.date_of_birth) for p in part}
+        phones = {p.phone for p in part}.union(*(phone_neighbours(p.phone) for p in part))
+        ids = {p.national_id for p in part if p.national_id}
+        conditions = [and_(Actor.category == category, Actor.date_of_birth == born) for category, born in births]
+        conditions.append(Actor.phone.in_(sorted(phones)))
+        if ids:
+            conditions.append(Actor.national_id.in_(sorted(ids)))
+        others = [person(row) for row in session.execute(select(*PERSON_COLUMNS).where(ACTIVE, or_(*conditions)))]
+        for p in part:
+            for other in others:
+                if other.id != p.id:
+                    pair = verify(p, other)
+                    if pair is not None:
+                        found[(pair.first_id, pair.second_id)] = pair
+    return list(found.values())
+
+
+def find_for(session: Session, actor_ids: Sequence[int], *, source: str, now: datetime) -> int:
+    """Look for duplicates of these registrations (the active ones) and queue them; returns
+    how many pairs were new."""
+    people: list[Person] = []
+    for start in range(0, len(actor_ids), 1000):
+        people += [person(row) for row in session.execute(
+            select(*PERSON_COLUMNS).where(ACTIVE, Actor.id.in_(actor_ids[start:start + 1000])))]
+    return store(session, candidates_of(session, people), source=source, now=now)
+
+
+def close_settled(session: Session, now: datetime, *, pair_ids: Sequence[int] | None = None,
+                  actor_id: int | None = None) -> int:
+    """Close open pairs of which a registration is no longer active (merged, deactivated or
+    erased elsewhere): nothing is left to decide. All of them, those of `pair_ids`, or those
+    of one registration."""
+    first, second = aliased(Actor), aliased(Actor)
+    settled = or_(exists().where(first.id == DuplicatePair.first_actor_id, first.status != "active"),
+                  exists().where(second.id == DuplicatePair.second_actor_id, second.status != "active"))
+    statement = (update(DuplicatePair).where(DuplicatePair.status.in_(OPEN), settled)
+                 .values(status="closed", decided_at=now).execution_options(synchronize_session=False))
+    if pair_ids is not None:
+        statement = statement.where(DuplicatePair.id.in_(pair_ids))
+    if actor_id is not None:
+        statement = statement.where(or_(DuplicatePair.first_actor_id == actor_id, DuplicatePair.second_actor_id == actor_id))
+    closed = session.execute(statement).rowcount or 0
+    session.flush()
+    return closed
+
+
+# --------------------------------------------------------------------------- decisions
+class NotOpen(ValueError):
+    """The pair was decided already (or closed): nothing to do."""
+
+
+def _decided(session: Session, pair: DuplicatePair, status: str, by: lifecycle.Staff, now: datetime,
+             ip: str | None, **detail: object) -> None:
+    if pair.status not in OPEN:
+        raise NotOpen(pair.status)
+    pair.status, pair.decided_at, pair.decided_by_id = status, now, by.id
+    session.flush()
+    record(session, f"duplicate_{status}", now=now, by_id=by.id, ip=ip, subject=f"duplicate pair {pair.id}",
+           detail={"reasons": pair.reasons, "score": pair.score, **detail})
+
+
+def dismiss(session: Session, pair: DuplicatePair, by: lifecycle.Staff, now: datetime, *, ip: str | None = None) -> None:
+    """Not one person: the pair is never proposed again."""
+    _decided(session, pair, "dismissed", by, now, ip)
+
+
+def defer(session: Session, pair: DuplicatePair, by: lifecycle.Staff, now: datetime, *, ip: str | None = None) -> None:
+    """Decide later (it stays in the queue, after the pending pairs)."""
+    if pair.status == "deferred":
+        return
+    _decided(session, pair, "deferred", by, now, ip)
+
+
+def merge(session: Session, pair: DuplicatePair, keep: Actor, duplicate: Actor, reason: str,
+          by: lifecycle.Staff, now: datetime, *, ip: str | None = None) -> None:
+    """One person: `duplicate` is merged into `keep` by the lifecycle (its rules, history and
+    figures); raises the lifecycle's ChangeRefused / OutOfScope as it does."""
+    if pair.status not in OPEN:
+        raise NotOpen(pair.status)
+    assert {keep.id, duplicate.id} == {pair.first_actor_id, pair.second_actor_id}
+    lifecycle.merge(session, keep, duplicate, reason, by, now=now)
+    _decided(session, pair, "merged", by, now, ip, kept=f"actor {keep.id}", merged=f"actor {duplicate.id}")
+    close_settled(session, now, actor_id=duplicate.id)  # its other pairs: nothing left to decide
+
