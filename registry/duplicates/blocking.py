@@ -6,7 +6,8 @@ Blocks (within one category; registrations of two categories are compared by nat
 - date of birth + identity name key (`same_birth_name`), date of birth + romanised key
   (`same_birth_roman`: `សុខ ដារ៉ា` and `Sok Dara`);
 - the phone and its neighbours: the same phone with one digit replaced, two neighbouring
-  digits swapped, or one digit left out (`phone_near`, only with a similar name);
+  digits swapped, or one digit left out (`phone_near`, only with the same name: the same
+  identity key or the same romanised key);
 - the national ID in another category (`same_national_id_other_category`).
 """
 from __future__ import annotations
@@ -112,10 +113,15 @@ def verify(a: Person, b: Person, key_a: str | None = None, key_b: str | None = N
                 reasons.append("same_birth_roman")
                 scores.append(75)
         if OSA.distance(a.phone.removeprefix(PHONE_PREFIX), b.phone.removeprefix(PHONE_PREFIX)) <= 1:
-            similar = 100 if a.name_key == b.name_key else similar_names(a.full_name, b.full_name, key_a, key_b)
-            if similar >= SIMILAR:
+            # The same name: the same identity key, or across scripts (or Latin spellings) the
+            # same romanised key. A name merely *similar* is not enough: a family or a shop
+            # shares a phone, and its members' names often differ by a letter or two.
+            if a.name_key == b.name_key:
                 reasons.append("phone_near")
-                scores.append(55 + (similar - SIMILAR))  # 55..70
+                scores.append(70)
+            elif key_a and key_a == key_b:
+                reasons.append("phone_near")
+                scores.append(60)
     elif a.national_id and a.national_id == b.national_id:
         reasons.append("same_national_id_other_category")
         scores.append(80)

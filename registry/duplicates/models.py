@@ -21,7 +21,7 @@ SOURCES = ("registration", "import", "scan", "migration")
 REASONS: dict[str, str] = {
     "same_birth_name": N_("Same category and date of birth, and the same name once spelling variants of Khmer letters are set aside."),
     "same_birth_roman": N_("Same category and date of birth, and names that sound alike across Khmer and Latin letters."),
-    "phone_near": N_("Phone numbers one digit or one swap of two digits apart (or the same), with a similar name."),
+    "phone_near": N_("Phone numbers one digit or one swap of two digits apart (or the same), with the same name (in Khmer or Latin letters)."),
     "same_national_id_other_category": N_("The same national ID in another category: one person registered in two categories."),
     "renormalised": N_("Became the same identity (same phone, date of birth and name) when stored names were compared by the new Khmer rules."),
 }

@@ -123,6 +123,18 @@ def _pairs(table: _Category, group: list[int], report: ScanReport, into: set[int
                 into.add(x * size + y if x < y else y * size + x)
 
 
+def _same_name_pairs(table: _Category, group: list[int], report: ScanReport, into: set[int], is_new: Callable[[int], bool]) -> None:
+    """Pairs of a phone block whose names are the same (name key, or romanised key): the only
+    ones `verify` can call `phone_near`. A family's or a shop's shared phone is not a pair."""
+    for names in (table.name_keys, table.keys):
+        parts: dict[int, list[int]] = {}
+        for row in group:
+            parts.setdefault(names[row], []).append(row)
+        for part in parts.values():
+            if len(part) > 1:
+                _pairs(table, part, report, into, is_new)
+
+
 def _category_pairs(table: _Category, is_new: Callable[[int], bool], report: ScanReport) -> set[int]:
     pairs: set[int] = set()
     births, phones = table.births, table.phones
@@ -139,7 +151,7 @@ def _category_pairs(table: _Category, is_new: Callable[[int], bool], report: Sca
             _one_digit_shorter(table, report, pairs, is_new)
             continue
         for group in _groups(keys):  # type: ignore[arg-type]
-            _pairs(table, group, report, pairs, is_new)
+            _same_name_pairs(table, group, report, pairs, is_new)
     return pairs
 
 
@@ -156,7 +168,7 @@ def _one_digit_shorter(table: _Category, report: ScanReport, pairs: set[int], is
             continue
         hits = {hit for k in range(len(phone)) for hit in by_phone.get(phone[:k] + phone[k + 1:], ())}
         if hits:
-            _pairs(table, [row, *sorted(hits)], report, pairs, is_new)
+            _same_name_pairs(table, [row, *sorted(hits)], report, pairs, is_new)
 
 
 def _person(table: _Category, category: str, row: int) -> Person:

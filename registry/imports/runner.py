@@ -119,15 +119,16 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
         _finish(session, batch, "failed", {"message": STOPPED, "params": {"row": batch.last_row}})
         raise
     batch.total_rows = batch.rows
+    _finish(session, batch, "done", None)  # the rows are the import; staff see it done now
     _queue_duplicates(session, batch)
-    _finish(session, batch, "done", None)
     return batch
 
 
 def _queue_duplicates(session: Session, batch: ImportBatch) -> None:
-    """The review queue's candidates of the rows just stored (registry.duplicates). Its own
-    transaction after the rows': a failure here loses no row and does not fail the import (the
-    periodic `find-duplicates` finds the same pairs), it is logged."""
+    """The review queue's candidates of the rows just stored (registry.duplicates), once the
+    batch is done. Its own transaction: a failure here loses no row and does not fail the
+    import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
+    queue of issue 14 this becomes a job of its own.)"""
     try:
         find_after_import(session, batch.id, now=clock.now())
         session.commit()
