@@ -4,7 +4,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, event
+
+
+# Execution option of a connection that only reads, for long reads (the duplicate scan): on
+# SQLite its transaction is a plain BEGIN, a snapshot that holds no write lock, so requests go
+# on writing while it reads (every other transaction takes the write lock when it starts).
+READ_ONLY = "registry_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection of its own that only reads (one consistent snapshot), closed after."""
+    with engine.connect() as connection:
+        yield connection.execution_options(**{READ_ONLY: True})
 
 
 def configure_engine(engine: Engine) -> None:
@@ -31,7 +47,10 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a snapshot: under WAL, writers go on meanwhile
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _create_private_file(database: str | None) -> None:

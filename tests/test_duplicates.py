@@ -280,3 +280,19 @@ def test_verify_gives_reasons_and_scores_but_not_for_other_people() -> None:
     assert verify(khmer, person(4, "Chan Vanna", "+85512345679")) is None
     assert verify(person(5, "Keo Sophea", "+85511111111", national_id="123456789"),
                   person(6, "Keo Sophea", "+85522222222", "self_employed", "123456789")).reasons == ("same_national_id_other_category",)  # type: ignore[union-attr]
+
+
+def test_the_scan_reads_a_snapshot_that_lets_writers_go_on(app) -> None:  # type: ignore[no-untyped-def]
+    """find-duplicates reads for tens of seconds at a million registrations: on SQLite, where
+    every other transaction takes the write lock when it begins, its reads must not hold it."""
+    import sqlalchemy as sa
+
+    from registry.database import reading
+    from registry.extensions import db
+
+    with app.app_context():
+        with reading(db.engine) as reader:
+            before = reader.execute(sa.text("SELECT count(*) FROM actor")).scalar_one()
+            with db.engine.begin() as writer:  # BEGIN IMMEDIATE: would wait on a write lock held by the reader
+                writer.execute(sa.text("UPDATE actor SET phone = phone WHERE id = -1"))
+            assert reader.execute(sa.text("SELECT count(*) FROM actor")).scalar_one() == before

@@ -30,6 +30,7 @@ def find_duplicates_command(since: datetime | None, as_json: bool) -> None:
     if since is not None:
         start = datetime.combine(since.date(), time(), tzinfo=timezone.utc)
         since_id = db.session.scalar(select(func.min(Actor.id)).where(Actor.created_at >= start)) or -1
+        db.session.commit()  # end that read: the scan reads on a connection of its own (no write lock held)
     if since_id == -1:
         report = None
     else:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, aliased
 
 from registry import vocab
 from registry.actors.models import Actor
 from registry.actors.romanise import roman_key
+from registry.database import reading
 from registry.duplicates.blocking import PHONE_PREFIX, Found, Person, phone_passes, verify
 from registry.duplicates.services import ACTIVE, PERSON_COLUMNS, close_settled, find_for, person, store
 
@@ -59,12 +60,12 @@ class _Category:
         self.roman: list[str] = []
 
 
-def _read(session: Session, category: str, report: ScanReport) -> _Category:
+def _read(reader: Connection, category: str, report: ScanReport) -> _Category:
     table = _Category()
     distinct: dict[tuple[str, str], int] = {}
     roman: dict[str, int] = {}
     name_keys: dict[str, int] = {}
-    rows = session.connection().execute(  # Core rows: no ORM bookkeeping per row
+    rows = reader.execute(  # Core rows: no ORM bookkeeping per row
         select(Actor.id, Actor.date_of_birth, Actor.phone, Actor.national_id, Actor.name_key, Actor.full_name,
                Actor.province_code).where(ACTIVE, Actor.category == category).execution_options(yield_per=READ_BATCH))
     provinces: dict[str, str] = {}
@@ -190,10 +191,10 @@ def _verified(table: _Category, category: str, pairs: set[int]) -> list[Found]:
     return found
 
 
-def _national_ids(session: Session, since_id: int) -> list[Found]:
+def _national_ids(reader: Connection, since_id: int) -> list[Found]:
     """Active registrations of two categories sharing a national ID (a join over its index)."""
     other = aliased(Actor)
-    rows = session.connection().execute(  # Core rows: no ORM bookkeeping per row
+    rows = reader.execute(
         select(Actor.id, other.id).join(other, (other.national_id == Actor.national_id) & (other.id > Actor.id)
                                         & (other.category != Actor.category))
         .where(ACTIVE, Actor.national_id.is_not(None), other.status == "active",
@@ -201,7 +202,7 @@ def _national_ids(session: Session, since_id: int) -> list[Found]:
     ids = sorted({i for row in rows for i in row})
     people: dict[int, Person] = {}
     for start in range(0, len(ids), 1000):
-        for row in session.execute(select(*PERSON_COLUMNS).where(Actor.id.in_(ids[start:start + 1000]))):
+        for row in reader.execute(select(*PERSON_COLUMNS).where(Actor.id.in_(ids[start:start + 1000]))):
             people[row.id] = person(row)
     return [f for a, b in rows if (f := verify(people[a], people[b])) is not None]
 
@@ -211,18 +212,21 @@ def scan(session: Session, *, now: datetime, since_id: int = 0, source: str = "s
     found (pairs already proposed are left as they are) and close settled pairs."""
     started = time.perf_counter()
     report = ScanReport()
-    for category in vocab.CATEGORIES.stored_codes:
-        table = _read(session, category, report)
-        ids = table.ids
-        pairs = _category_pairs(table, (lambda row: ids[row] >= since_id) if since_id else (lambda row: True), report)
-        report.candidates += len(pairs)
-        found = _verified(table, category, pairs)
-        del table, pairs
-        report.found += len(found)
-        report.new += store(session, found, source=source, now=now)
-    found = _national_ids(session, since_id)
-    report.found += len(found)
-    report.new += store(session, found, source=source, now=now)
+    found: list[Found] = []
+    # Read on a connection of its own that only reads: on SQLite a snapshot holding no write
+    # lock (registrations and imports go on while it reads); the pairs are stored after, in
+    # the session's own short transaction.
+    with reading(session.get_bind()) as reader:
+        for category in vocab.CATEGORIES.stored_codes:
+            table = _read(reader, category, report)
+            ids = table.ids
+            pairs = _category_pairs(table, (lambda row: ids[row] >= since_id) if since_id else (lambda row: True), report)
+            report.candidates += len(pairs)
+            found.extend(_verified(table, category, pairs))
+            del table, pairs
+        found.extend(_national_ids(reader, since_id))
+    report.found = len(found)
+    report.new = store(session, found, source=source, now=now)
     report.closed = close_settled(session, now)
     report.seconds = time.perf_counter() - started
     return report
@@ -237,10 +241,11 @@ LOOKUP_VS_SCAN = 15
 def find_after_import(session: Session, batch_id: int, *, now: datetime) -> int:
     """Queue the possible duplicates of an import's registrations, against the registry and
     within the file (its rows are stored by then); returns how many pairs were new."""
-    ids = list(session.scalars(select(Actor.id).where(Actor.import_batch_id == batch_id, ACTIVE).order_by(Actor.id)))
+    with reading(session.get_bind()) as reader:
+        ids = list(reader.scalars(select(Actor.id).where(Actor.import_batch_id == batch_id, ACTIVE).order_by(Actor.id)))
+        registry = reader.scalar(select(func.count()).select_from(Actor).where(ACTIVE)) or 0 if ids else 0
     if not ids:
         return 0
-    registry = session.scalar(select(func.count()).select_from(Actor).where(ACTIVE)) or 0
     if len(ids) * LOOKUP_VS_SCAN <= registry:
         return find_for(session, ids, source="import", now=now)
     return scan(session, now=now, since_id=ids[0], source="import").new
