@@ -20,7 +20,7 @@ from registry.change_requests import services
 from registry.change_requests.forms import DecisionForm
 from registry.change_requests.models import ChangeRequest
 from registry.actors.fields import ERROR_LABELS
-from registry.changes.views import FORM_LABELS, STATUS_LABELS, _attempt
+from registry.changes.views import FORM_LABELS, STATUS_LABELS, attempt
 from registry.extensions import db
 from registry.i18n import N_, current_locale
 from registry.registration.views import area_label
@@ -121,7 +121,7 @@ def approve(request_id: int):  # type: ignore[no-untyped-def]
     change, actor = _visible(request_id)
     form = DecisionForm()  # its CSRF token is checked for every POST (CSRFProtect)
     try:
-        outcome = _attempt(lambda: services.approve(db.session, change, _staff(), now=clock.now()))
+        outcome = attempt(lambda: services.approve(db.session, change, _staff(), now=clock.now()))
     except services.AlreadyDecided as error:
         return _decided(change, actor, error)
     if not outcome.done:
@@ -137,7 +137,7 @@ def reject(request_id: int):  # type: ignore[no-untyped-def]
     change, actor = _visible(request_id)
     form = DecisionForm()  # its CSRF token is checked for every POST (CSRFProtect)
     try:
-        outcome = _attempt(lambda: services.reject(db.session, change, form.reason.data or "", _staff(), now=clock.now()))
+        outcome = attempt(lambda: services.reject(db.session, change, form.reason.data or "", _staff(), now=clock.now()))
     except services.AlreadyDecided as error:
         return _decided(change, actor, error)
     if not outcome.done:

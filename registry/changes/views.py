@@ -180,7 +180,7 @@ class Outcome(NamedTuple):
     conflict: dict[str, str | None] | None = None
 
 
-def _attempt(change: Callable[[], Any], on_page: Mapping[str, str] | None = None) -> Outcome:
+def attempt(change: Callable[[], Any], on_page: Mapping[str, str] | None = None) -> Outcome:
     """Run one lifecycle operation; a refusal rolls back and comes back as the page's errors
     (or the conflict to show); outside the account's province is a 404, as everywhere."""
     try:
@@ -218,7 +218,7 @@ def correct(number: str):  # type: ignore[no-untyped-def]
             # Only what the staff member changed goes to the lifecycle (and into the history).
             values = {name: value or "" for name, value in form.raw().items()
                       if (value or "").strip() != stored.get(name, "")}
-            outcome = _attempt(lambda: lifecycle.correct(db.session, actor, values, form.reason.data or "", _staff(),
+            outcome = attempt(lambda: lifecycle.correct(db.session, actor, values, form.reason.data or "", _staff(),
                                                          effective=effective, now=clock.now()))
             errors, conflict = dict(outcome.errors), outcome.conflict
             if outcome.done:
@@ -250,7 +250,7 @@ def deactivate(number: str):  # type: ignore[no-untyped-def]
             errors["reason"] = [_("Required. Choose the reason.")]
         effective = _date(form.effective.data, errors)
         if not errors:
-            outcome = _attempt(lambda: lifecycle.deactivate(db.session, actor, form.reason.data or "", effective, _staff(),
+            outcome = attempt(lambda: lifecycle.deactivate(db.session, actor, form.reason.data or "", effective, _staff(),
                                                             note=form.note.data, now=clock.now()))
             errors = dict(outcome.errors)
             if outcome.done:
@@ -270,7 +270,7 @@ def reactivate(number: str):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         effective = _date(form.effective.data, errors)
         if not errors:
-            outcome = _attempt(lambda: lifecycle.reactivate(db.session, actor, form.reason.data or "", _staff(),
+            outcome = attempt(lambda: lifecycle.reactivate(db.session, actor, form.reason.data or "", _staff(),
                                                             effective=effective, now=clock.now()))
             errors, conflict = dict(outcome.errors), outcome.conflict
             if outcome.done:
@@ -321,10 +321,10 @@ def merge(number: str):  # type: ignore[no-untyped-def]
         if not errors and other is not None:
             keep, duplicate = (actor, other) if form.keep.data == "this" else (other, actor)
             if step == "review":
-                outcome = _attempt(lambda: lifecycle.check_merge(keep, duplicate, form.reason.data or "", _staff()),
+                outcome = attempt(lambda: lifecycle.check_merge(keep, duplicate, form.reason.data or "", _staff()),
                                    {"duplicate": "other"})
             else:
-                outcome = _attempt(lambda: lifecycle.merge(db.session, keep, duplicate, form.reason.data or "", _staff(),
+                outcome = attempt(lambda: lifecycle.merge(db.session, keep, duplicate, form.reason.data or "", _staff(),
                                                            now=clock.now()), {"duplicate": "other"})
             errors = dict(outcome.errors)
             if outcome.done:
