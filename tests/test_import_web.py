@@ -65,7 +65,7 @@ def test_upload_needs_consent_and_a_usable_file(outreach, app, tmp_path: Path) -
     outreach.get("/staff/imports?lang=en")
     cases = [
         (b"category,full_name\n", "cols.csv", "no column gender"),
-        (path.read_bytes(), "ok.txt", "Only .csv and .xlsx"),
+        (path.read_bytes(), "ok.pdf", "Only .csv, .txt"),
         (path.read_bytes(), "ok.xlsx", "not an Excel workbook"),
     ]
     for data, name, message in cases:

@@ -131,9 +131,9 @@ def test_lf_no_bom_columns_in_any_order_and_case(runner, app, tmp_path: Path) ->
     ("content", "name", "message"),
     [
         (None, "missing.csv", "no such file"),
-        (b"just some text", "notes.txt", "Only .csv and .xlsx"),
+        (b"just some text", "notes.pdf", "Only .csv, .txt"),
         (b"category,full_name\nemployee,X\n", "cols.csv", "gender, date_of_birth"),
-        (b"\xff\xfec\x00a\x00t\x00", "utf16.csv", "UTF-16"),
+        (b"\xff\xfec\x00a\x00t", "utf16.csv", "UTF-16"),  # a byte order mark, then not UTF-16
         (b"PK\x03\x04 not really a workbook", "fake.xlsx", "not an Excel workbook"),
         (b"", "empty.csv", "empty"),
     ],

@@ -24,6 +24,10 @@ from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
 REQUIRED_COLUMNS = fields.REQUIRED_NAMES
 TEMPLATE_COLUMNS = fields.NAMES  # category … registered_on, in the template's order
 SNIFF_BYTES = 64 * 1024
+# Text tables: CSV (",", ";" as KoboToolbox exports, tab), and what Excel's "Unicode text"
+# writes (.txt: UTF-16 with a byte order mark, tab-separated).
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+DELIMITERS = (",", ";", "\t")
 FORMULA_MARKER = re.compile(r"'(?=[=+\-@\t\r])")
 EMPTY_FIRST_ROW = N_("The file is empty, or its first row is blank. Put the column names in row 1.")
 csv.field_size_limit(1024 * 1024)  # above any row ReadLimits lets through: the row meter speaks first
@@ -65,17 +69,31 @@ def detect_format(path: Path, filename: str, limits: ReadLimits = DEFAULT_LIMITS
         with WorkbookArchive(path, limits) as archive:
             archive.verify()
         return "xlsx"
-    if suffix == ".csv":
+    if suffix in TEXT_SUFFIXES:
         if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
             raise UnusableFile(N_("The file is named .csv but is a spreadsheet. Upload it as .xlsx, or save it as CSV UTF-8."))
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise UnusableFile(N_("The file is saved as UTF-16. Save it again as “CSV UTF-8”."))
+        encoding = text_encoding(head)
         try:
-            codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=len(head) < SNIFF_BYTES)
+            codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < SNIFF_BYTES)
         except UnicodeDecodeError:
+            if encoding == "utf-16":
+                raise UnusableFile(N_("The file says it is UTF-16 text but cannot be read as such. Save it again as “CSV UTF-8”.")) from None
             raise UnusableFile(N_("The file is not UTF-8 text. Save it again as “CSV UTF-8”.")) from None
         return "csv"
-    raise UnusableFile(N_("Only .csv and .xlsx files can be imported."))
+    raise UnusableFile(N_("Only .csv, .txt (tab-separated) and .xlsx files can be imported."))
+
+
+def text_encoding(head: bytes) -> str:
+    """The encoding of a text table by its first bytes: UTF-16 when it starts with a UTF-16
+    byte order mark (Excel's "Unicode text"), else UTF-8 with or without one."""
+    return "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+
+
+def delimiter_of(first_line: str) -> str:
+    """The delimiter the header row is written with: of ",", ";" and tab, the one that splits
+    it into the most cells (a comma on a tie: a one-column file is read as before)."""
+    counts = {d: len(next(csv.reader([first_line], delimiter=d), [])) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
 
 
 def _text(value: Any) -> str:
@@ -173,9 +191,13 @@ def _too_long(error: _RowTooLong, number: int, limits: ReadLimits) -> UnusableFi
 def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Table]:
     """The file's header and a stream of its non-blank rows (memory stays flat)."""
     if file_format == "csv":
-        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        with path.open("rb") as raw:
+            encoding = text_encoding(raw.read(4))
+        with path.open("r", encoding=encoding, newline="") as fh:
+            first_line = fh.readline(limits.row_chars + 1)
+            fh.seek(0)
             used = [0]
-            reader = csv.reader(_metered_lines(fh, used, limits))
+            reader = csv.reader(_metered_lines(fh, used, limits), delimiter=delimiter_of(first_line))
             try:
                 header = [_text(h) for h in next(reader, [])]
             except _RowTooLong as error:
