@@ -283,7 +283,7 @@ def correct(session: Session, actor: Actor, values: Mapping[str, Any], reason: s
     always right). With it: a change of circumstances from that date (figures before it
     stay). Returns the stored fields that changed."""
     now = now or clock.now()
-    today = now.date()
+    today = clock.local_date(now)
     actor = lock(session, actor)
     check_scope(by, actor)
     reason = _reason(reason)
@@ -385,7 +385,7 @@ def deactivate(session: Session, actor: Actor, reason_code: str, effective: date
     if actor.status != "active":
         raise ChangeRefused([FieldError("status", N_("The registration is not active (now: %(status)s)."), {"status": actor.status})])
     segments, before = _current_entries(session, actor)
-    day = _effective(effective, actor, now.date(), not_before=segments[-1].start if segments else None)
+    day = _effective(effective, actor, clock.local_date(now), not_before=segments[-1].start if segments else None)
     if reason_code in NEVER_COUNTED:
         segments = []
     else:
@@ -411,7 +411,7 @@ def reactivate(session: Session, actor: Actor, reason: str, by: Staff | None, *,
                                         {"status": actor.status})])
     segments, before = _current_entries(session, actor)
     last_end = segments[-1].end if segments else None
-    day = _effective(effective or now.date(), actor, now.date(), not_before=last_end)
+    day = _effective(effective or clock.local_date(now), actor, clock.local_date(now), not_before=last_end)
     reg = Registration._make(getattr(actor, name) for name in Registration._fields)
     lock_identities(session, [reg])
     other = _conflict(session, actor, reg)
@@ -458,7 +458,7 @@ def merge(session: Session, keep: Actor, duplicate: Actor, reason: str, by: Staf
     _segments, before = _current_entries(session, duplicate)
     old_status = duplicate.status
     duplicate.status, duplicate.status_reason, duplicate.status_note = "merged", None, None
-    duplicate.status_effective, duplicate.merged_into_id = now.date(), keep.id
+    duplicate.status_effective, duplicate.merged_into_id = clock.local_date(now), keep.id
     session.flush()
     _replace_timeline(session, duplicate, before, [])
     _history(session, duplicate, by, via, now, "merge", reason, [("status", old_status, "merged")], other=keep)

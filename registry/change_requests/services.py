@@ -15,6 +15,8 @@ approve it. Plain functions that flush and never commit (the views commit).
 """
 from __future__ import annotations
 
+from registry import clock
+
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping, Protocol
@@ -79,7 +81,7 @@ def submit(session: Session, actor: Actor, kind: str, values: Mapping[str, Any],
         raise ChangeRefused([FieldError("status", NOT_ACTIVE)])
     if kind not in KINDS:
         raise ChangeRefused([FieldError("kind", N_("Choose what to ask for."))])
-    requested = requested_values(actor, values, now.date()) if kind == "change" else None
+    requested = requested_values(actor, values, clock.local_date(now)) if kind == "change" else None
     replaced = session.scalar(select(ChangeRequest.id).where(ChangeRequest.actor_id == actor.id,
                                                              ChangeRequest.status == "pending"))
     if replaced is not None:
@@ -110,7 +112,7 @@ def approve(session: Session, request: ChangeRequest, by: Staff | None, *, now: 
     if actor.status != "active":
         raise ChangeRefused([FieldError("status", N_("The registration is no longer active: reject the request and say why."))])
     before = session.scalar(select(func.max(ActorChange.id)).where(ActorChange.actor_id == actor.id)) or 0
-    today = now.date()
+    today = clock.local_date(now)
     if request.kind == "withdraw_consent":
         lifecycle.deactivate(session, actor, "consent_withdrawn", today, by, note=reason_for(request), now=now)
         fields: list[str] = []

@@ -119,22 +119,26 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
         _finish(session, batch, "failed", {"message": STOPPED, "params": {"row": batch.last_row}})
         raise
     batch.total_rows = batch.rows
+    batch_id = batch.id  # read before the commit: reading it after would open a transaction
     _finish(session, batch, "done", None)  # the rows are the import; staff see it done now
-    _queue_duplicates(session, batch)
+    _queue_duplicates(session, batch_id)
     return batch
 
 
-def _queue_duplicates(session: Session, batch: ImportBatch) -> None:
+def _queue_duplicates(session: Session, batch_id: int) -> None:
     """The review queue's candidates of the rows just stored (registry.duplicates), once the
     batch is done. Its own transaction: a failure here loses no row and does not fail the
     import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
-    queue of issue 14 this becomes a job of its own.)"""
+    queue of issue 14 this becomes a job of its own.) The session holds no transaction while
+    the search reads on its own connection (a write lock on SQLite; on PostgreSQL a lock that
+    a waiting TRUNCATE or migration would queue the reader behind: a deadlock across the two
+    connections that the database cannot see)."""
     try:
-        find_after_import(session, batch.id, now=clock.now())
+        find_after_import(session, batch_id, now=clock.now())
         session.commit()
     except Exception:  # noqa: BLE001 - logged; the import itself is done
         session.rollback()
-        log.exception("import batch %s: the search for possible duplicates stopped", batch.id)
+        log.exception("import batch %s: the search for possible duplicates stopped", batch_id)
 
 
 def _chunks(rows: Iterator[SourceRow], last_done: int, size: int) -> Iterator[list[SourceRow]]:
@@ -287,9 +291,10 @@ def _finish(session: Session, batch: ImportBatch, status: str, failure: dict[str
     batch.status = status
     batch.failure = failure
     batch.finished_at = clock.now() if status == "done" else None
+    resumable, stored_path = batch.resumable, batch.stored_path  # after the commit, reading them would open a transaction
     session.commit()
-    if not batch.resumable:
-        discard_upload(batch.stored_path, upload_folder())
+    if not resumable:
+        discard_upload(stored_path, upload_folder())
 
 
 def start_in_background(app: Flask, batch_id: int) -> threading.Thread:

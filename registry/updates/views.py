@@ -81,7 +81,7 @@ def _send(actor: Actor, form: UpdateForm, step: str) -> Errors:
     values = {name: form[name].data or "" for name in offered(actor)} if step == "change" else {}
     now = clock.now()
     try:
-        services.requested_values(actor, values, now.date()) if step == "change" else None  # errors before counting
+        services.requested_values(actor, values, clock.local_date(now)) if step == "change" else None  # errors before counting
         proof.spend("change_request", actor.registration_number)
         services.submit(db.session, actor, "change" if step == "change" else "withdraw_consent", values, now=now)
     except ChangeRefused as refused:
