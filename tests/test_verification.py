@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import date
 
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from sqlalchemy import select
 
+from registry import clock
 from registry.actors import lifecycle
 from registry.actors.models import Actor
 from registry.events.models import Event
@@ -128,13 +128,13 @@ def test_a_certificate_links_to_an_answer_that_follows_the_registration(app, cli
     assert verify_link(client) == link  # one verification id per registration: the same link every time
     status, state, html = answer(client, path_of(link))
     assert (status, state) == (200, "valid")
-    today = date.today().strftime("%d/%m/%Y")
+    today = clock.today().strftime("%d/%m/%Y")
     assert today in html  # the date registered
     nothing_personal(html)
     assert client.get(path_of(link)).headers["Referrer-Policy"] == "no-referrer"
 
     with app.app_context():
-        lifecycle.deactivate(db.session, actor(app, number), "left", date.today(), None)
+        lifecycle.deactivate(db.session, actor(app, number), "left", clock.today(), None)
         db.session.commit()
     status, state, html = answer(client, path_of(link))
     assert (status, state) == (200, "deactivated")
@@ -157,7 +157,7 @@ def test_a_merged_registration_says_so_and_whether_the_other_is_active(app) -> N
     assert kept not in html and merged not in html  # never a number
     nothing_personal(html)
     with app.app_context():
-        lifecycle.deactivate(db.session, actor(app, kept), "left", date.today(), None)
+        lifecycle.deactivate(db.session, actor(app, kept), "left", clock.today(), None)
         db.session.commit()
     _status, state, html = answer(app.test_client(), path_of(link) + "?lang=en")
     assert state == "merged" and "That registration is no longer active." in html
@@ -271,7 +271,7 @@ def test_the_printed_qr_code_scans_to_a_link_that_answers(app, client, language:
     assert link == verify_link(client)  # the page and the paper name the same link
     assert answer(client, path_of(link))[:2] == (200, "valid")
     with app.app_context():
-        lifecycle.deactivate(db.session, actor(app, number), "left", date.today(), None)
+        lifecycle.deactivate(db.session, actor(app, number), "left", clock.today(), None)
         db.session.commit()
     assert answer(client, path_of(link))[:2] == (200, "deactivated")
     token = link.rsplit("/", 1)[1]
