@@ -112,7 +112,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def columns_of(header: list[str]) -> tuple[dict[str, int], list[str]]:
+def columns_of(header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS) -> tuple[dict[str, int], list[str]]:
     """Which cell holds which field, and the names of the columns that are not ours."""
     columns: dict[str, int] = {}
     unknown: list[str] = []
@@ -124,7 +124,7 @@ def columns_of(header: list[str]) -> tuple[dict[str, int], list[str]]:
             columns[key] = position
         elif key:
             unknown.append(name.strip())
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    missing = [c for c in required if c not in columns]
     if missing:
         raise UnusableFile(
             N_("The file has no column %(columns)s. Use the template's column names in the first row."),
@@ -188,8 +188,11 @@ def _too_long(error: _RowTooLong, number: int, limits: ReadLimits) -> UnusableFi
 
 
 @contextmanager
-def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Table]:
-    """The file's header and a stream of its non-blank rows (memory stays flat)."""
+def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS, mapping: Any = None) -> Iterator[Table]:
+    """The file's header and a stream of its non-blank rows (memory stays flat).
+
+    `mapping` (imports.mappings.Mapping), when staff confirmed one, says which field each
+    header cell is: its `columns(header)` renames the cells, then calls columns_of."""
     if file_format == "csv":
         with path.open("rb") as raw:
             encoding = text_encoding(raw.read(4))
@@ -208,7 +211,7 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
             used[0] = 0
             if not any(h.strip() for h in header):
                 raise UnusableFile(EMPTY_FIRST_ROW)
-            columns, unknown = columns_of(header)
+            columns, unknown = columns_of(header) if mapping is None else mapping.columns(header)
             estimate = max(_count_lines(path) - 1, 0)
             yield Table(header, columns, unknown, estimate, _csv_rows(reader, used, len(header), limits))
         return
@@ -223,7 +226,7 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
             header.pop()
         if not header:
             raise UnusableFile(EMPTY_FIRST_ROW)
-        columns, unknown = columns_of(header)
+        columns, unknown = columns_of(header) if mapping is None else mapping.columns(header)
         estimate = max(sheet.last_row - 1, 0) if sheet.last_row else None
         yield Table(header, columns, unknown, estimate, _xlsx_rows(rows, len(header)))
 
@@ -261,10 +264,10 @@ def _xlsx_rows(rows: Iterator[tuple[int, list[Any]]], width: int) -> Iterator[So
             yield shaped
 
 
-def read_header(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[str], dict[str, int], list[str], int | None]:
+def read_header(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS, mapping: Any = None) -> tuple[list[str], dict[str, int], list[str], int | None]:
     """Check the file up front (columns, limits) without reading its rows: header, columns,
     unknown columns and the estimated number of rows."""
-    with open_table(path, file_format, limits) as table:
+    with open_table(path, file_format, limits, mapping) as table:
         return table.header, table.columns, table.unknown_columns, table.estimated_rows
 
 
