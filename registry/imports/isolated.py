@@ -18,7 +18,7 @@ from registry.actors import legacy_font
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
 from registry.imports.limits import MiB, ReadLimits
-from registry.imports.mapping_rules import Mapping, Unmatched, survey_file, unmatched
+from registry.imports.mapping_rules import Mapping, Unmatched, needs_mapping, survey_file
 from registry.imports.reading import detect_format, open_table, read_header
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _inspect(path: str, filename: str, limits: ReadLimits, mapping: Mapping | No
     file_format = detect_format(Path(path), filename, limits)
     if mapping is None:
         survey = survey_file(Path(path), file_format, limits)
-        lacking = unmatched(survey)
+        lacking = needs_mapping(survey)
         if lacking:
             return Inspection(file_format, survey.header, [], survey.estimated_rows, unmatched=lacking)
     header, columns, unknown, estimate = read_header(Path(path), file_format, limits, mapping)

@@ -30,6 +30,11 @@ SAMPLE_ROWS = 20_000  # rows read for the values of coded fields (in the child t
 MOST_VALUES = 50  # unrecognised values offered per field; the rest are reported as row problems
 DISTINCT_PER_COLUMN = 100  # distinct short values remembered per column while sampling
 VALUE_CHARS = 60  # a longer cell is no coded value (it is reported as the row's problem)
+# An unrecognised value sends a file to the mapping step when it is a word of the file's own
+# (in this many rows at least, and this share of the rows sampled): a value in a row or two
+# is a typing slip, reported with its row as before.
+OWN_WORD_ROWS = 3
+OWN_WORD_SHARE = 0.05
 SAMPLE_CELLS = 3  # cells shown under each column on the mapping page
 SAMPLE_CHARS = 40
 MOST_COLUMNS = 500  # a mapping file's column map, at most (ReadLimits.columns' default)
@@ -128,6 +133,8 @@ class ColumnSurvey:
     samples: list[list[str]]  # per column: its first distinct non-blank cells, cut short
     values: list[dict[str, str]]  # per column: code key -> the value as first written (short values only)
     estimated_rows: int | None
+    counts: list[dict[str, int]] = field(default_factory=list)  # per column: code key -> rows it is in
+    sampled: int = 0  # rows read
 
 
 def survey_file(path: Path, file_format: str, limits: ReadLimits) -> ColumnSurvey:
@@ -136,19 +143,26 @@ def survey_file(path: Path, file_format: str, limits: ReadLimits) -> ColumnSurve
         width = len(table.header)
         samples: list[list[str]] = [[] for _ in range(width)]
         values: list[dict[str, str]] = [{} for _ in range(width)]
+        counts: list[dict[str, int]] = [{} for _ in range(width)]
+        sampled = 0
         try:
             for row in islice(table.rows, SAMPLE_ROWS):
+                sampled += 1
                 for index, cell in enumerate(row.cells[:width]):
                     if not cell or not cell.strip():
                         continue
                     if len(samples[index]) < SAMPLE_CELLS and (shown := clean_text(cell)[:SAMPLE_CHARS]) not in samples[index]:
                         samples[index].append(shown)
                     seen = values[index]
-                    if len(seen) < DISTINCT_PER_COLUMN and len(cell) <= VALUE_CHARS:
-                        seen.setdefault(code_key(cell), clean_text(cell))
+                    if len(cell) <= VALUE_CHARS:
+                        key = code_key(cell)
+                        if key in seen:
+                            counts[index][key] += 1
+                        elif len(seen) < DISTINCT_PER_COLUMN:
+                            seen[key], counts[index][key] = clean_text(cell), 1
         except UnusableFile:
             pass  # a row that cannot be read stops the import there, with its number; judge the rows before it
-        return ColumnSurvey(table.header, samples, values, table.estimated_rows)
+        return ColumnSurvey(table.header, samples, values, table.estimated_rows, counts, sampled)
 
 
 @dataclass(frozen=True)
@@ -161,6 +175,21 @@ class Unmatched:
 
     def __bool__(self) -> bool:
         return bool(self.missing or any(self.values.values()))
+
+
+def needs_mapping(survey: ColumnSurvey) -> Unmatched | None:
+    """What a file as it is lacks, when that is a mapping's business: a required column, or a
+    coded field's value that is a word of the file's own (OWN_WORD_ROWS, OWN_WORD_SHARE)."""
+    lacking = unmatched(survey)
+    if lacking.missing:
+        return lacking
+    header_columns, _unknown = columns_of(survey.header, required=())
+    least = max(OWN_WORD_ROWS, OWN_WORD_SHARE * survey.sampled)
+    for name, found in lacking.values.items():
+        counts = survey.counts[header_columns[name]]
+        if any(counts.get(code_key(value), 0) >= least for value in found):
+            return lacking
+    return None
 
 
 def unmatched(survey: ColumnSurvey, mapping: Mapping | None = None) -> Unmatched:
