@@ -191,3 +191,50 @@ def test_the_cli_takes_a_saved_mapping_or_a_mapping_file(app, runner, tmp_path: 
     bad.write_text(json.dumps({"columns": {"Worker type": "job"}}), encoding="utf-8")
     result = runner.invoke(args=["import-actors", str(path), "--mapping-file", str(bad)])
     assert result.exit_code != 0 and "“job” is not one of our fields" in result.output
+
+
+def test_a_slip_in_a_coded_value_stays_a_row_problem(outreach, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [good(n) for n in range(1, 11)] + [good(11, gender="x"), good(12, sector="mining")]
+    response = upload(outreach, write_csv(tmp_path / "slip.csv", rows))
+    assert not response.headers["Location"].endswith("/mapping")  # a value in a row or two: no mapping step
+    progress = wait_until_done(outreach, response.headers["Location"])
+    assert (progress["imported"], progress["rejected"]) == (10, 2)
+
+
+def test_scopes_of_saved_mappings_and_their_list_page(app, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_user(app, "pp@example.org", "outreach", "12")
+    make_user(app, "pp2@example.org", "outreach", "12")
+    make_user(app, "kandal@example.org", "outreach", "08")
+    make_user(app, "admin@example.org", "admin")
+    clients = {}
+    for email in ("pp", "pp2", "kandal", "admin"):
+        clients[email] = app.test_client()
+        sign_in(clients[email], f"{email}@example.org")
+        clients[email].get("/staff/imports?lang=en")
+    pp = clients["pp"]
+    location = upload(pp, write_csv(tmp_path / "f.csv", foreign_rows(), FOREIGN)).headers["Location"]
+    # A province's officer saves for that province only.
+    refused = pp.post(location, data=mapping_form(pp, location, name="market", scope="everyone"))
+    assert refused.status_code == 422 and "for province 12 only" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT count(*) FROM import_mapping")).scalar() == 0
+        assert db.session.execute(sa.text("SELECT count(*) FROM actor")).scalar() == 0
+    assert pp.post(location, data=mapping_form(pp, location, name="market", scope="12")).status_code == 303
+    with app.app_context():
+        mapping_id = db.session.execute(sa.text("SELECT id FROM import_mapping")).scalar()
+    assert "market" in pp.get("/staff/imports/mappings").get_data(as_text=True)
+    assert "market" in clients["admin"].get("/staff/imports/mappings").get_data(as_text=True)
+    assert "market" not in clients["kandal"].get("/staff/imports/mappings").get_data(as_text=True)
+    # On the command line too: a saved mapping is one the --by account sees.
+    path = write_csv(tmp_path / "g.csv", foreign_rows()[:1], FOREIGN)
+    result = runner.invoke(args=["import-actors", str(path), "--mapping", "market", "--by", "kandal@example.org"])
+    assert result.exit_code != 0 and "no saved mapping “market” visible" in result.output
+    # Deleted by its author or an admin; another officer of the province may not; another province's sees none.
+    delete = f"/staff/imports/mappings/{mapping_id}/delete"
+    assert clients["kandal"].post(delete, data={"csrf_token": csrf_token(clients["kandal"], "/staff/imports/mappings")}).status_code == 404
+    assert clients["pp2"].post(delete, data={"csrf_token": csrf_token(clients["pp2"], "/staff/imports/mappings")}).status_code == 403
+    assert pp.post(delete, data={"csrf_token": csrf_token(pp, "/staff/imports/mappings")}).status_code == 303
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT count(*) FROM import_mapping")).scalar() == 0
+        assert db.session.execute(sa.text("SELECT mapping_id FROM import_batch")).scalar() is None  # the snapshot stays
+        assert db.session.execute(sa.text("SELECT mapping_applied FROM import_batch")).scalar() is not None

@@ -1,13 +1,14 @@
 """The mapping step of an upload: staff match a file's columns and coded values to ours."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from registry import clock
+from registry import clock, vocab
 from registry.actors import fields
 from registry.events.views import audit
 from registry.extensions import db
@@ -26,6 +27,7 @@ from registry.imports.views import IMPORTERS, _visible_batches
 from registry.web.access import roles_required
 
 bp = Blueprint("import_mappings", __name__, url_prefix="/staff/imports")
+VOCABULARIES = {"category": vocab.CATEGORIES, "gender": vocab.GENDERS, "sector": vocab.SECTORS}
 
 
 def _waiting_batch(batch_id: int) -> ImportBatch:
@@ -72,19 +74,12 @@ def _render(batch: ImportBatch, survey: ColumnSurvey, columns: list[str], values
             saved: list[ImportMapping], chosen: ImportMapping | None, error: str | None = None,
             notice: str | None = None, legacy_font: bool = False, status: int = 200) -> Any:
     choices = [(IGNORE, _("Ignore this column"))] + [(f.name, _(f.label)) for f in fields.FIELDS]
-    codes = {name: [(code, _(label)) for code, label in vocabulary.items()]
-             for name, vocabulary in (("category", _vocab("CATEGORIES")), ("gender", _vocab("GENDERS")), ("sector", _vocab("SECTORS")))}
+    codes = {name: [(code, _(vocabulary[code])) for code in CODES[name]] for name, vocabulary in VOCABULARIES.items()}
     return render_template(
         "imports/mapping.html", batch=batch, survey=survey, columns=columns, values=values, saved=saved,
         chosen=chosen, choices=choices, codes=codes, labels=fields.LABELS, error=error, notice=notice,
         scopes=_scopes(), sample_rows=SAMPLE_ROWS, most_values=MOST_VALUES, legacy_font=legacy_font,
         form=request.form if request.method == "POST" else {}), status
-
-
-def _vocab(name: str) -> Any:
-    from registry import vocab
-
-    return getattr(vocab, name)
 
 
 @bp.route("/<int:batch_id>/mapping", methods=["GET", "POST"])
@@ -94,7 +89,7 @@ def batch_mapping(batch_id: int):  # type: ignore[no-untyped-def]
     if batch.status != "mapping":
         return redirect(url_for("imports.batch", batch_id=batch.id), 303)
     try:
-        survey: ColumnSurvey = survey_upload(_stored(batch), batch.file_format, read_limits())
+        survey: ColumnSurvey = survey_upload(Path(batch.stored_path), batch.file_format, read_limits())
     except UnusableFile as error:
         return render_template("imports/mapping.html", batch=batch, survey=None, error=_(error.message, **error.params)), 422
     saved, chosen = _saved_choice(header_signature(survey.header))
@@ -103,12 +98,6 @@ def batch_mapping(batch_id: int):  # type: ignore[no-untyped-def]
         columns = propose_columns(survey, pre)
         return _render(batch, survey, columns, _value_rows(survey, columns, pre), saved, chosen)
     return _confirm(batch, survey, saved, chosen, pre)
-
-
-def _stored(batch: ImportBatch) -> Any:
-    from pathlib import Path
-
-    return Path(batch.stored_path)
 
 
 def _posted(survey: ColumnSurvey) -> tuple[list[str], dict[str, dict[str, str]], dict[str, int]]:
@@ -197,6 +186,6 @@ def delete_mapping(mapping_id: int):  # type: ignore[no-untyped-def]
     if not mappings.may_delete(found, by_id=current_user.id, role=current_user.role):
         abort(403)
     audit("import_mapping_deleted", subject=f"mapping {found.id}", detail={"mapping": found.name, "scope": found.scope})
-    db.session.delete(found)
+    mappings.delete_mapping(db.session, found)
     db.session.commit()
     return redirect(url_for(".saved_mappings"), 303)

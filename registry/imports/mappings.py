@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.i18n import N_
@@ -83,6 +83,14 @@ def save_mapping(session: Session, mapping: Mapping, *, name: str, scope: str | 
 
 def may_delete(saved: ImportMapping, *, by_id: int, role: str) -> bool:
     return role == "admin" or saved.created_by_id == by_id
+
+
+def delete_mapping(session: Session, saved: ImportMapping) -> None:
+    """Delete a saved mapping; batches that applied it keep their snapshot of what was applied."""
+    session.execute(update(ImportBatch).where(ImportBatch.mapping_id == saved.id).values(mapping_id=None)
+                    .execution_options(synchronize_session=False))
+    session.delete(saved)
+    session.flush()
 
 
 def confirm_mapping(session: Session, batch: ImportBatch, mapping: Mapping, *, mapping_id: int | None,
