@@ -60,7 +60,7 @@ def _inspect(path: str, filename: str, limits: ReadLimits, mapping: Mapping | No
     the mapping staff confirmed, only missing columns stop it (values it leaves are row problems)."""
     file_format = detect_format(Path(path), filename, limits)
     if mapping is None:
-        survey = survey_file(Path(path), file_format, limits)
+        survey = survey_file(Path(path), file_format, limits, coded_only=True)
         lacking = needs_mapping(survey)
         if lacking:
             return Inspection(file_format, survey.header, [], survey.estimated_rows, unmatched=lacking)

@@ -137,21 +137,30 @@ class ColumnSurvey:
     sampled: int = 0  # rows read
 
 
-def survey_file(path: Path, file_format: str, limits: ReadLimits) -> ColumnSurvey:
-    """Read the header and the first rows of a file whatever its columns (in the child)."""
+def survey_file(path: Path, file_format: str, limits: ReadLimits, *, coded_only: bool = False) -> ColumnSurvey:
+    """Read the header and the first rows of a file whatever its columns (in the child).
+
+    `coded_only` (the up-front check of every upload): read no row when a required column is
+    missing (the mapping page reads them), else the columns of coded fields only, no samples."""
     with open_table(path, file_format, limits, _AnyColumns) as table:
         width = len(table.header)
         samples: list[list[str]] = [[] for _ in range(width)]
         values: list[dict[str, str]] = [{} for _ in range(width)]
         counts: list[dict[str, int]] = [{} for _ in range(width)]
         sampled = 0
+        wanted = range(width)
+        if coded_only:
+            found, _unknown = table.columns, table.unknown_columns
+            wanted = [] if any(name not in found for name in fields.REQUIRED_NAMES) else [found[n] for n in CODES if n in found]
         try:
-            for row in islice(table.rows, SAMPLE_ROWS):
+            for row in islice(table.rows, SAMPLE_ROWS if wanted else 0):
                 sampled += 1
-                for index, cell in enumerate(row.cells[:width]):
+                cells = row.cells
+                for index in wanted:
+                    cell = cells[index]
                     if not cell or not cell.strip():
                         continue
-                    if len(samples[index]) < SAMPLE_CELLS and (shown := clean_text(cell)[:SAMPLE_CHARS]) not in samples[index]:
+                    if not coded_only and len(samples[index]) < SAMPLE_CELLS and (shown := clean_text(cell)[:SAMPLE_CHARS]) not in samples[index]:
                         samples[index].append(shown)
                     seen = values[index]
                     if len(cell) <= VALUE_CHARS:

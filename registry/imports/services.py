@@ -147,13 +147,16 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
     in_chunk = IdentityIndex()
     names = tuple(columns)
     cells_of = itemgetter(*columns.values())
-    translate = [(name, table) for name, table in (values or {}).items() if name in columns and table]
+    # (field, value map, memo of the cells seen: a form's words repeat, so one look-up a cell)
+    translate = [(name, table, {}) for name, table in (values or {}).items() if name in columns and table]
     for row in rows:
         raw = dict(zip(names, cells_of(row.cells)))
-        for name, table in translate:
-            code = table.get(code_key(raw[name]))
-            if code is not None:
-                raw[name] = code
+        for name, table, memo in translate:
+            cell = raw[name]
+            code = memo.get(cell)
+            if code is None:
+                code = memo[cell] = table.get(code_key(cell), cell)
+            raw[name] = code
         reg, field_errors = validate_registration(raw, today=today)
         errors = _row_errors(row, reg, field_errors, province_code) if (field_errors or row.extra_cells or province_code) else []
         if errors or reg is None:
