@@ -46,7 +46,6 @@ def _say(message: str, **params: Any) -> Text:
     return in_every_language(message, **params)
 
 
-@lru_cache(maxsize=1)
 def _when_empty() -> dict[str, Text]:
     """What the validation core says about each field left empty (a micro-enterprise's too),
     in every language: the form's "required" messages."""
