@@ -257,7 +257,7 @@ def kobo_xlsx(path: Path) -> Path:
     header, rows = kobo_rows()
     book = Workbook()
     sheet = book.active
-    sheet.title = "Informal economy registry"[:31]
+    sheet.title = xlsform.form_title()[:31]  # KoboToolbox names the sheet after the form
     sheet.append(header)
     for row in rows:
         workers = header.index("workers")

@@ -222,13 +222,19 @@ def _table(rows: list[dict[str, Any]]) -> list[list[Any]]:
     return table
 
 
+def form_title() -> str:
+    """The project's name in KoboToolbox and ODK Central, in every language ("/" would not do:
+    KoboToolbox names its XLSX export's sheet after it)."""
+    return " · ".join(in_every_language(N_("Informal economy registry")).values())
+
+
 @lru_cache(maxsize=1)
 def xlsform_xlsx() -> bytes:
     """The XLSForm workbook (cached: the gazetteer's ~1,900 places are slow to write each time).
     Its version is a hash of its content, so it changes exactly when the form does."""
     survey, listed = _table(questions()), _table(choices())
     version = hashlib.sha256(json.dumps([survey, listed], ensure_ascii=False).encode()).hexdigest()[:12]
-    title = " / ".join(in_every_language(N_("Informal economy registry")).values())
+    title = form_title()
     settings = [["form_title", "form_id", "version", "default_language"],
                 [title, FORM_ID, version, language(DEFAULT_LOCALE)]]
     book = Workbook()
