@@ -96,7 +96,7 @@ class Actor(db.Model):  # type: ignore[name-defined]
         ),
         CheckConstraint(
             "(category = 'micro_enterprise' AND business_name IS NOT NULL"
-            f" AND workers BETWEEN 1 AND {vocab.MAX_WORKERS})"
+            f" AND workers BETWEEN {vocab.MIN_WORKERS} AND {vocab.MAX_WORKERS})"
             " OR (category <> 'micro_enterprise' AND business_name IS NULL AND workers IS NULL)",
             name="micro_enterprise",
         ),

@@ -30,6 +30,7 @@ from registry.imports.runner import read_limits, settings, start_in_background, 
 from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
+from registry.imports.xlsform import xlsform_xlsx
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 
@@ -197,3 +198,11 @@ def template(kind: str):  # type: ignore[no-untyped-def]
     else:
         body, mimetype = template_xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="registry-template.{kind}"'})
+
+
+@bp.get("/form.xlsx")
+@roles_required(*IMPORTERS)
+def xlsform():  # type: ignore[no-untyped-def]
+    """The XLSForm for KoboToolbox and ODK Collect (registry.imports.xlsform)."""
+    return Response(xlsform_xlsx(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="registry-form.xlsx"'})
