@@ -235,7 +235,7 @@ def test_the_batch_page_shows_field_tool_columns_as_recognised(outreach, app, tm
         thread.join(timeout=60)
     page = outreach.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="tool-columns"' in page and "meta-instanceID" in page and "ReviewState" in page
-    assert "Columns ignored" not in page and "ជួរឈរដែលមិនបានយក" not in page
+    assert "Columns ignored" not in page and "ជួរឈរដែលមិនត្រូវបានយកមកប្រើ" not in page
 
 
 def test_a_field_named_twice_is_refused_with_both_columns(outreach, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
