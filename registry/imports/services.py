@@ -117,10 +117,8 @@ REPEATED = "repeated"  # detail: the earlier row of the chunk that is the same p
 CheckedRow = tuple[int, str, "list[str] | bytes", Any, "str | None"]
 
 
-def _submission_of(row: SourceRow, at: int | None) -> tuple[str | None, dict[str, Any] | None]:
+def _submission_of(row: SourceRow, at: int) -> tuple[str | None, dict[str, Any] | None]:
     """The row's submission id, or the error that its cell holds none a field tool writes."""
-    if at is None:
-        return None, None
     try:
         return source_reference(row.cells[at]), None
     except NotASubmissionId as bad:
@@ -139,7 +137,7 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
     cells_of = itemgetter(*columns.values())
     for row in rows:
         raw = dict(zip(names, cells_of(row.cells)))
-        ref, bad_ref = _submission_of(row, submission_at)
+        ref, bad_ref = _submission_of(row, submission_at) if submission_at is not None else (None, None)
         if ref is not None and ref in submitted:
             checked.append((row.number, REPEATED, row.cells, submitted[ref], ref))
             continue
