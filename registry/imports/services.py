@@ -23,10 +23,10 @@ from registry.actors.services import insert_actors
 from registry.actors.validation import FieldError, Registration, validate_registration
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
+from registry.imports.headers import SOURCE_REF
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.imports.isolated import inspect_upload
 from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
-from registry.imports.headers import SOURCE_REF
 from registry.imports.reading import SourceRow
 from registry.imports.submissions import MAX_LENGTH, NOT_AN_ID, Imported, NotASubmissionId, find_imported, source_reference
 
