@@ -115,9 +115,13 @@ def _synonyms(kind: str) -> dict[str, str]:
     return table
 
 
+# Every label of a vocabulary, in every catalog's language (what the registration form and
+# our XLSForm's choices show, so a field tool's export of labels reads as the codes), and a
+# few everyday words more: the form and the importer both read values through this table.
 _VOCABULARIES: dict[str, tuple[tuple[Mapping[str, str], ...], Mapping[str, str]]] = {
     "category": ((vocab.CATEGORIES, vocab.CATEGORY_SHORT), {}),
-    "gender": ((vocab.GENDERS,), {"f": "female", "m": "male"}),
+    "gender": ((vocab.GENDERS,), {"f": "female", "m": "male", "woman": "female", "man": "male",
+                                  "ស្ត្រី": "female", "បុរស": "male"}),
     "sector": ((vocab.SECTORS,), {}),
 }
 

@@ -23,6 +23,7 @@ from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.i18n import N_
 from registry.imports.forms import UploadForm
+from registry.imports.headers import tool_columns
 from registry.imports.models import STATUS_LABELS, ImportBatch, ImportProblem
 from registry.imports.reading import UnusableFile
 from registry.imports.report import reasons, report_rows
@@ -157,6 +158,7 @@ def batch(batch_id: int):  # type: ignore[no-untyped-def]
     if progress["report_url"]:  # finished with rows not stored: listed here as in the CSV
         problems, next_after = _problem_page(found, int(after or 0))
     return render_template("imports/batch.html", batch=found, progress=progress, problems=problems,
+                           tool_columns=tool_columns(found.header),
                            after=int(after or 0), next_after=next_after,
                            status=status_text(str(progress["status"]), found.duplicates + found.rejected))
 
