@@ -19,6 +19,7 @@ from registry.records import commands as _record_commands  # noqa: F401  (adds `
 from registry.events.services import record
 from registry.extensions import db
 from registry.i18n import DEFAULT_LOCALE, LOCALES, translate
+from registry.imports.headers import tool_columns
 from registry.imports.models import ImportBatch
 from registry.imports.reading import UnusableFile
 from registry.imports.report import report_rows
@@ -219,6 +220,8 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
         click.echo(f"This file is identical to batch {batch.same_as_batch_id}; nothing was stored twice.")
     if batch.unknown_columns:
         click.echo("Ignored columns: " + ", ".join(batch.unknown_columns))
+    if tools := tool_columns(batch.header):
+        click.echo("Field tool columns (recognised, not stored): " + ", ".join(tools))
     click.echo(f"Batch {batch.id}: {batch.rows} rows, {batch.imported} imported, "
                f"{batch.duplicates} duplicates, {batch.rejected} rejected")
     if as_json:

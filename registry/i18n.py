@@ -21,7 +21,8 @@ DEFAULT_LOCALE = LOCALES[0]
 FALLBACK_LOCALE = "en"  # for data held in Khmer and English only
 
 
-_KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
+KHMER_DIGITS = "០១២៣៤៥៦៧៨៩"  # 0 to 9
+_KHMER_DIGITS = str.maketrans(KHMER_DIGITS, "0123456789")
 
 
 def ascii_digits(text: str) -> str:

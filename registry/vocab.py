@@ -147,6 +147,7 @@ def vocabularies() -> Mapping[str, Vocabulary]:
 
 MIN_AGE = 15
 MAX_AGE = 120
+MIN_WORKERS = 1
 MAX_WORKERS = 10
 
 

@@ -34,6 +34,7 @@ NOT_PAGES = {
     "imports.report": "a CSV download",
     "records.certificate_pdf": "a PDF download (the staff certificate page it mirrors is checked)",
     "imports.template": "a CSV or XLSX download",
+    "imports.xlsform": "an XLSX download (the XLSForm)",
     "dashboard.export": "a CSV or XLSX download",
 }
 # Steps of signing in, reached only half-way through it: visited by test_sign_in_steps.

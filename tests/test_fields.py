@@ -15,7 +15,7 @@ from registry.imports.template import instructions
 from tests.helpers import valid_form
 
 # Actor columns that say how and when a row arrived, not what the person told us.
-BOOKKEEPING = {"id", "registration_number", "channel", "created_at", "consented_at", "import_batch_id", "source_row",
+BOOKKEEPING = {"id", "registration_number", "channel", "created_at", "consented_at", "import_batch_id", "source_row", "source_ref",
                "assisted_by_id"}
 # Set only by an assisted registration, one at a time (register_actor), never by a bulk insert.
 ONE_AT_A_TIME = {"assisted_by_id"}
@@ -53,7 +53,7 @@ def test_the_stored_registration_fills_every_column_of_the_actor_but_bookkeeping
     columns = {c.key for c in Actor.__table__.columns}
     assert set(Registration._fields) == columns - BOOKKEEPING - LIFECYCLE
     assert BULK_COLUMNS == ("id", "registration_number", *Registration._fields,
-                             "channel", "created_at", "consented_at", "import_batch_id", "source_row")
+                             "channel", "created_at", "consented_at", "import_batch_id", "source_row", "source_ref")
     assert set(BULK_COLUMNS) == columns - LIFECYCLE - ONE_AT_A_TIME
 
 

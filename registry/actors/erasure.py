@@ -12,7 +12,8 @@ What stays, and why:
   date of birth is replaced by the latest date that gives the same age band on every day
   the tally reads one (each segment's start): a function of those bands and days alone, so
   the tally, and `tally.rebuild` from the tables, stay exactly as they were;
-- the status (deactivated, consent_withdrawn, effective date) and how the record arrived.
+- the status (deactivated, consent_withdrawn, effective date) and how the record arrived
+  (channel, import batch and row; not the field tool's submission id, which is cleared).
 
 The tombstone satisfies every CHECK of the actor table; it is deactivated, so it is in no
 unique identity index, and its phone ("+855", shorter than any real number) and missing
@@ -129,6 +130,7 @@ def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool 
         person.phone, person.national_id, person.date_of_birth = ERASED_PHONE, None, birth
         person.business_name = ERASED_NAME if person.category == "micro_enterprise" else None
         person.status_note = None
+        person.source_ref = None  # the field tool's submission id: it leads back to the person's answers there
         person.erased_at = now
     session.flush()
     changes = _redact_history(session, ids)

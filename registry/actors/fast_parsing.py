@@ -54,7 +54,8 @@ def memoised(parser: Callable[[Any], Any], failure: type) -> Callable[[Any], Any
 
 
 PHONE_REGION = "KH"
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]+")
+PHONE_SEPARATORS = " -()."  # with any other white space, ignored between the digits of a number
+_PHONE_SEPARATORS = re.compile(rf"[\s{re.escape(PHONE_SEPARATORS)}]+")
 
 
 def _compiled_kh_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
@@ -85,3 +86,11 @@ def kh_phone(text: str) -> str | None:
     if national.isdigit() and _KH_GENERAL.fullmatch(national) and _KH_ANY_TYPE.fullmatch(national):
         return "+855" + national
     return None
+
+
+def kh_phone_pattern() -> str:
+    """The shapes above as one regular expression over a number's digits (separators removed):
+    +855, 855 or 0 (or nothing, which the full parse accepts) before a national number of a
+    valid KH type. For a form that checks a number before it reaches us (registry.imports.xlsform);
+    it uses only what Java's and JavaScript's regular expressions share."""
+    return rf"^(?:\+855|855|0)?(?=(?:{_KH_ANY_TYPE.pattern})$)(?:{_KH_GENERAL.pattern})$"

@@ -65,6 +65,9 @@ class Actor(db.Model):  # type: ignore[name-defined]
     # Outreach imports: the batch and the spreadsheet row the actor came from.
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     source_row: Mapped[int | None] = mapped_column(Integer)
+    # The field tool's submission the row came from (KoboToolbox `_uuid`, ODK instance id,
+    # registry.imports.submissions): a re-export of it is recognised. Cleared by erasure.
+    source_ref: Mapped[str | None] = mapped_column(String(64))
     # Assisted registrations (channel "assisted"): the member of staff who filled in the form
     # with the person and confirmed their consent on their behalf.
     assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
@@ -96,7 +99,7 @@ class Actor(db.Model):  # type: ignore[name-defined]
         ),
         CheckConstraint(
             "(category = 'micro_enterprise' AND business_name IS NOT NULL"
-            f" AND workers BETWEEN 1 AND {vocab.MAX_WORKERS})"
+            f" AND workers BETWEEN {vocab.MIN_WORKERS} AND {vocab.MAX_WORKERS})"
             " OR (category <> 'micro_enterprise' AND business_name IS NULL AND workers IS NULL)",
             name="micro_enterprise",
         ),
@@ -162,6 +165,9 @@ class Actor(db.Model):  # type: ignore[name-defined]
         Index("ix_actor_national_id", "national_id"),
         Index("ix_actor_registered_on", "registered_on", "id"),
         Index("ix_actor_import_batch_id", "import_batch_id", "source_row"),
+        # One registration per field-tool submission (imports.submissions looks it up here).
+        Index("uq_actor_source_ref", "source_ref", unique=True,
+              sqlite_where=text("source_ref IS NOT NULL"), postgresql_where=text("source_ref IS NOT NULL")),
         Index("ix_actor_name_key", "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}),
     )
 

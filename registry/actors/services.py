@@ -65,7 +65,7 @@ def _fine(r: Registration, channel: str) -> Fine:
 # The columns of a bulk insert: the id and number, every member of Registration (the one
 # field list), then how and when the row arrived. Records are built in the same order.
 BULK_COLUMNS = ("id", "registration_number", *Registration._fields,
-                 "channel", "created_at", "consented_at", "import_batch_id", "source_row")
+                 "channel", "created_at", "consented_at", "import_batch_id", "source_row", "source_ref")
 # Registration members SQLite stores as ISO text (its driver's date adapters are deprecated).
 _DATE_MEMBERS = tuple(i for i, name in enumerate(Registration._fields) if get_type_hints(Registration)[name] is date)
 
@@ -79,6 +79,7 @@ def insert_actors(
     consented_at: datetime,
     import_batch_id: int | None = None,
     source_rows: list[int] | None = None,
+    source_refs: list[str | None] | None = None,
 ) -> None:
     """Store many registrations already checked for duplicates, in one executemany.
 
@@ -92,12 +93,13 @@ def insert_actors(
     sqlite = connection.dialect.name == "sqlite"
     ids = allocate_ids(session, len(registrations))
     rows_of_file = source_rows or [None] * len(registrations)
+    submissions = source_refs or [None] * len(registrations)  # the field tool's submission ids
     now_value = _sqlite_datetime(now) if sqlite else now
     consent_value = _sqlite_datetime(consented_at) if sqlite else consented_at
     values = _sqlite_values if sqlite else tuple
     records = [
-        (actor_id, registration_number(actor_id), *values(r), channel, now_value, consent_value, import_batch_id, source_row)
-        for actor_id, r, source_row in zip(ids, registrations, rows_of_file)
+        (actor_id, registration_number(actor_id), *values(r), channel, now_value, consent_value, import_batch_id, source_row, ref)
+        for actor_id, r, source_row, ref in zip(ids, registrations, rows_of_file, submissions)
     ]
     if sqlite:
         connection.exec_driver_sql(

@@ -24,8 +24,15 @@ from registry.i18n import LOCALES, N_, ascii_digits, catalog
 from registry.vocab import age_on
 
 _SPACES = re.compile(r"\s+")
-_NAME_PUNCTUATION = frozenset(".-'’")
-_NAME_IGNORED = str.maketrans("", "", " .-'’")  # allowed between the letters of a name
+# Bounds of the rules below, named once: registry.imports.xlsform writes the same bounds into
+# the field form's constraints (ages and the number of workers are in registry.vocab).
+NAME_PUNCTUATION = ".-'’"  # allowed between the letters of a name, with spaces
+NAME_MIN_LENGTH, NAME_MAX_LENGTH = 2, 100
+NATIONAL_ID_DIGITS = 9
+BUSINESS_NAME_MAX_LENGTH = 120
+MICRO_ENTERPRISE_CATEGORY = "micro_enterprise"  # the category whose owners give a business name and workers
+_NAME_PUNCTUATION = frozenset(NAME_PUNCTUATION)
+_NAME_IGNORED = str.maketrans("", "", " " + NAME_PUNCTUATION)
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ID_SEPARATORS = re.compile(r"[\s\-]+")
@@ -108,9 +115,13 @@ def _synonyms(kind: str) -> dict[str, str]:
     return table
 
 
+# Every label of a vocabulary, in every catalog's language (what the registration form and
+# our XLSForm's choices show, so a field tool's export of labels reads as the codes), and a
+# few everyday words more: the form and the importer both read values through this table.
 _VOCABULARIES: dict[str, tuple[tuple[Mapping[str, str], ...], Mapping[str, str]]] = {
     "category": ((vocab.CATEGORIES, vocab.CATEGORY_SHORT), {}),
-    "gender": ((vocab.GENDERS,), {"f": "female", "m": "male"}),
+    "gender": ((vocab.GENDERS,), {"f": "female", "m": "male", "woman": "female", "man": "male",
+                                  "ស្ត្រី": "female", "បុរស": "male"}),
     "sector": ((vocab.SECTORS,), {}),
 }
 
@@ -167,8 +178,9 @@ def parse_full_name(value: Any) -> str:
         raise Problem(N_("Required. Write the name as on the ID card."))
     if not name.translate(_NAME_IGNORED).isalpha():
         _check_name_characters(name)
-    if not 2 <= len(name) <= 100:
-        raise Problem(N_("Must be 2 to 100 characters long (now %(length)s)."), length=len(name))
+    if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
+        raise Problem(N_("Must be %(min)s to %(max)s characters long (now %(length)s)."),
+                      min=NAME_MIN_LENGTH, max=NAME_MAX_LENGTH, length=len(name))
     return name
 
 
@@ -212,11 +224,12 @@ def parse_national_id(value: Any) -> str | None:
     text = clean_text(value)
     if not text:
         return None
-    if len(text) == 9 and text.isascii() and text.isdigit():
+    if len(text) == NATIONAL_ID_DIGITS and text.isascii() and text.isdigit():
         return text
     digits = ascii_digits(_ID_SEPARATORS.sub("", text))
-    if not (digits.isascii() and digits.isdigit() and len(digits) == 9):
-        raise Problem(N_("Must be exactly 9 digits (spaces and dashes are fine), or left empty."))
+    if not (digits.isascii() and digits.isdigit() and len(digits) == NATIONAL_ID_DIGITS):
+        raise Problem(N_("Must be exactly %(digits)s digits (spaces and dashes are fine), or left empty."),
+                      digits=NATIONAL_ID_DIGITS)
     return digits
 
 
@@ -247,18 +260,20 @@ def parse_business_name(value: Any) -> str:
         raise Problem(N_("Required for a micro-enterprise. Write the name of the business."))
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise Problem(N_("Contains a control character. Retype the business name."))
-    if len(text) > 120:
-        raise Problem(N_("Must be at most 120 characters (now %(length)s)."), length=len(text))
+    if len(text) > BUSINESS_NAME_MAX_LENGTH:
+        raise Problem(N_("Must be at most %(max)s characters (now %(length)s)."), max=BUSINESS_NAME_MAX_LENGTH,
+                      length=len(text))
     return text
 
 
 def parse_workers(value: Any) -> int:
     text = ascii_digits(clean_text(value))
     if not text:
-        raise Problem(N_("Required for a micro-enterprise: how many people work there (1 to 10)."))
+        raise Problem(N_("Required for a micro-enterprise: how many people work there (%(min)s to %(max)s)."),
+                      min=vocab.MIN_WORKERS, max=vocab.MAX_WORKERS)
     match = _WHOLE.fullmatch(text)
-    if not match or not 1 <= int(match.group(1)) <= vocab.MAX_WORKERS:
-        raise Problem(N_("Must be a whole number from 1 to 10."))
+    if not match or not vocab.MIN_WORKERS <= int(match.group(1)) <= vocab.MAX_WORKERS:
+        raise Problem(N_("Must be a whole number from %(min)s to %(max)s."), min=vocab.MIN_WORKERS, max=vocab.MAX_WORKERS)
     return int(match.group(1))
 
 
@@ -380,7 +395,7 @@ def validate_registration(
             values[name] = parser(raw.get(name))
         except Problem as problem:
             errors.append(FieldError(name, problem.message, problem.params))
-    if values.get("category") == "micro_enterprise":
+    if values.get("category") == MICRO_ENTERPRISE_CATEGORY:
         for name, parser in _MICRO:
             try:
                 values[name] = parser(raw.get(name))

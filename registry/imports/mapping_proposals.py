@@ -55,6 +55,7 @@ def propose_columns(survey: ColumnSurvey, saved: Mapping | None = None) -> list[
     header = saved.rename(survey.header) if saved else survey.header
     recognised, _unknown = columns_of(header, required=())
     proposal = [IGNORE] * len(survey.header)
+    recognised = {name: index for name, index in recognised.items() if name in fields.NAMES}  # not SOURCE_REF
     for name, index in recognised.items():
         proposal[index] = name
     if saved:

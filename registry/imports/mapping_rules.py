@@ -18,6 +18,7 @@ from registry.actors import fields
 from registry.actors.validation import CODED_FIELDS, clean_text, code_key, known_code
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
+from registry.imports.headers import field_of
 from registry.imports.limits import ReadLimits
 from registry.imports.reading import columns_of, open_table
 
@@ -62,12 +63,17 @@ class Mapping:
     value_map: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rename(self, header: list[str]) -> list[str]:
-        """The header as our importer should read it: mapped cells renamed, ignored ones blank."""
+        """The header as our importer should read it: mapped cells renamed, ignored ones blank
+        when they would name a field of ours (any other cell is left: ignoring a column that
+        is not ours changes nothing, and a field tool's id column stays the source reference)."""
         by_key = {header_key(cell): name for cell, name in self.column_map.items()}
         renamed = []
         for cell in header:
             name = by_key.get(header_key(cell))
-            renamed.append(cell if name is None else "" if name == IGNORE else name)
+            if name == IGNORE:
+                renamed.append("" if field_of(cell) is not None else cell)
+            else:
+                renamed.append(cell if name is None else name)
         return renamed
 
     def columns(self, header: list[str]) -> tuple[dict[str, int], list[str]]:

@@ -19,6 +19,7 @@ from registry.actors import fields
 from registry.i18n import N_
 from registry.imports.archive import WorkbookArchive
 from registry.imports.errors import CELL_TOO_LONG, ROW_TOO_LONG, UnusableFile, too_wide
+from registry.imports.headers import columns_of, normalise_header  # header recognition lives there
 from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
 
 REQUIRED_COLUMNS = fields.REQUIRED_NAMES
@@ -47,12 +48,6 @@ class Table:
     unknown_columns: list[str]
     estimated_rows: int | None
     rows: Iterator[SourceRow]
-
-
-def normalise_header(name: str) -> str:
-    """' Date-of Birth ' -> 'date_of_birth'; 'group_abc/phone' (KoboToolbox, ODK) -> 'phone'."""
-    name = name.replace("\ufeff", "").strip().rsplit("/", 1)[-1]
-    return re.sub(r"[\s\-]+", "_", name.strip()).lower()
 
 
 def detect_format(path: Path, filename: str, limits: ReadLimits = DEFAULT_LIMITS) -> str:
@@ -110,27 +105,6 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def columns_of(header: list[str], required: tuple[str, ...] = REQUIRED_COLUMNS) -> tuple[dict[str, int], list[str]]:
-    """Which cell holds which field, and the names of the columns that are not ours."""
-    columns: dict[str, int] = {}
-    unknown: list[str] = []
-    for position, name in enumerate(header):
-        key = normalise_header(name)
-        if key in TEMPLATE_COLUMNS:
-            if key in columns:
-                raise UnusableFile(N_("The column %(column)s appears twice. Keep one."), column=key)
-            columns[key] = position
-        elif key:
-            unknown.append(name.strip())
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise UnusableFile(
-            N_("The file has no column %(columns)s. Use the template's column names in the first row."),
-            columns=", ".join(missing),
-        )
-    return columns, unknown
 
 
 def _shaped(number: int, cells: list[str], width: int) -> SourceRow | None:
@@ -191,7 +165,7 @@ def _too_long(error: _RowTooLong, number: int, limits: ReadLimits) -> UnusableFi
 def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS, mapping: Any = None) -> Iterator[Table]:
     """The file's header and a stream of its non-blank rows (memory stays flat).
 
-    `mapping` (imports.mappings.Mapping), when staff confirmed one, says which field each
+    `mapping` (imports.mapping_rules.Mapping), when staff confirmed one, says which field each
     header cell is: its `columns(header)` renames the cells, then calls columns_of."""
     if file_format == "csv":
         with path.open("rb") as raw:

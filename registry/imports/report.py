@@ -22,7 +22,12 @@ def reasons(problem_outcome: str, detail: Any, translate: Translate, *, viewer_p
         if "row" in detail:
             return translate(N_("Repeat of row %(row)s of this file."), row=detail["row"])
         if viewer_province and detail.get("province") != viewer_province:
+            if detail.get("submission"):
+                return translate(N_("This submission was already imported, as a registration of another province."))
             return translate(N_("Already registered, in another province."))
+        if detail.get("submission"):  # the field tool's submission id is stored (imports.submissions)
+            return translate(N_("This submission was already imported as registration %(number)s; corrections go "
+                                "through the record page."), number=format_number(detail["number"]))
         return translate(N_("Already registered, number %(number)s."), number=format_number(detail["number"]))
     return " ".join(describe(FieldError(**error), translate, with_codes=True) for error in detail)
 

@@ -23,11 +23,13 @@ from registry.actors.services import insert_actors
 from registry.actors.validation import FieldError, Registration, code_key, validate_registration
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
+from registry.imports.headers import SOURCE_REF
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.imports.isolated import inspect_upload
 from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
 from registry.imports.mapping_rules import Mapping, Unmatched
 from registry.imports.reading import SourceRow
+from registry.imports.submissions import MAX_LENGTH, NOT_AN_ID, Imported, NotASubmissionId, find_imported, source_reference
 
 
 LEGACY_FONT = N_(
@@ -125,26 +127,38 @@ def _row_errors(row: SourceRow, reg: Registration | None, errors: list[FieldErro
 
 
 # One checked row, as it travels from the validating process to the writing one (plain
-# tuples pickle fast): (spreadsheet row, outcome, cells, detail), where the outcome says
-# what detail is:
+# tuples pickle fast): (spreadsheet row, outcome, cells, detail, submission id), where the
+# outcome says what detail is:
 ACCEPTED = "accepted"  # detail: the Registration's values (a plain tuple)
 REJECTED = "rejected"  # detail: the errors, as stored in the report
-REPEATED = "repeated"  # detail: the earlier row of the chunk that is the same person
+REPEATED = "repeated"  # detail: the earlier row of the chunk that is the same person (or submission)
 # An accepted row's cells travel packed (marshal bytes): they are unpacked only if the
 # registry turns out to hold the person already, and thirteen separate strings cost more
-# to unpickle than the whole registration.
-CheckedRow = tuple[int, str, "list[str] | bytes", Any]
+# to unpickle than the whole registration. The submission id (registry.imports.submissions)
+# is None unless the file has a field tool's id column and the cell holds one.
+CheckedRow = tuple[int, str, "list[str] | bytes", Any, "str | None"]
+
+
+def _submission_of(row: SourceRow, at: int) -> tuple[str | None, dict[str, Any] | None]:
+    """The row's submission id, or the error that its cell holds none a field tool writes."""
+    try:
+        return source_reference(row.cells[at]), None
+    except NotASubmissionId as bad:
+        return None, {"field": ROW, "message": NOT_AN_ID, "params": {"value": str(bad)[:40], "limit": MAX_LENGTH}}
 
 
 def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None,
                values: dict[str, dict[str, str]] | None = None) -> list[CheckedRow]:
-    """The validation core over a chunk, and repeats inside it. Pure, so it can run in a
-    worker process; the result carries everything the writer needs (no SourceRow objects).
+    """The validation core over a chunk, and repeats inside it (the same person, or the
+    same submission of a field tool). Pure, so it can run in a worker process; the result
+    carries everything the writer needs (no SourceRow objects).
 
     `values`, a confirmed mapping's value map, translates cells of coded fields first (the
     row keeps its cells as written, for the report)."""
     checked: list[CheckedRow] = []
     in_chunk = IdentityIndex()
+    submitted: dict[str, int] = {}  # submission id -> the row of this chunk that imports it
+    submission_at = columns.get(SOURCE_REF)
     names = tuple(columns)
     cells_of = itemgetter(*columns.values())
     # (field, value map, memo of the cells seen: a form's words repeat, so one look-up a cell)
@@ -157,39 +171,56 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
             if code is None:
                 code = memo[cell] = table.get(code_key(cell), cell)
             raw[name] = code
+        ref, bad_ref = _submission_of(row, submission_at) if submission_at is not None else (None, None)
+        if ref is not None and ref in submitted:
+            checked.append((row.number, REPEATED, row.cells, submitted[ref], ref))
+            continue
         reg, field_errors = validate_registration(raw, today=today)
         errors = _row_errors(row, reg, field_errors, province_code) if (field_errors or row.extra_cells or province_code) else []
+        if bad_ref is not None:
+            errors.append(bad_ref)
         if errors or reg is None:
-            checked.append((row.number, REJECTED, row.cells, errors))
+            checked.append((row.number, REJECTED, row.cells, errors, ref))
             continue
         earlier = in_chunk.find(reg)
         if earlier is not None:
-            checked.append((row.number, REPEATED, row.cells, earlier))
+            checked.append((row.number, REPEATED, row.cells, earlier, ref))
             continue
         in_chunk.add(reg, row.number)
-        checked.append((row.number, ACCEPTED, marshal.dumps(row.cells), tuple(reg)))
+        if ref is not None:
+            submitted[ref] = row.number
+        checked.append((row.number, ACCEPTED, marshal.dumps(row.cells), tuple(reg), ref))
     return checked
 
 
 def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], *, now: datetime) -> None:
     """De-duplicate checked rows against the registry (earlier chunks included), store the
-    new people and the problem rows, and advance the batch's counts (flush only)."""
+    new people and the problem rows, and advance the batch's counts (flush only).
+
+    A row whose field-tool submission is already stored is a duplicate of the registration
+    it created, whatever its values say now (edited since, or not valid any more): a
+    correction goes through the record, not through a re-import."""
     problems: list[dict[str, Any]] = []
-    accepted: list[tuple[int, bytes, Registration]] = []
-    for number, outcome, cells, detail in checked:
-        if outcome == ACCEPTED:
-            accepted.append((number, cells, Registration._make(detail)))
+    accepted: list[tuple[int, bytes, Registration, str | None]] = []
+    imported = find_imported(session, [row[4] for row in checked if row[4] is not None])
+    for number, outcome, cells, detail, ref in checked:
+        earlier = imported.get(ref) if ref is not None else None
+        if earlier is not None:
+            cells = marshal.loads(cells) if outcome == ACCEPTED else cells
+            problems.append(_problem(batch, number, cells, "duplicate", _submitted_before(batch, earlier)))
+        elif outcome == ACCEPTED:
+            accepted.append((number, cells, Registration._make(detail), ref))
         elif outcome == REJECTED:
             problems.append(_problem(batch, number, cells, "rejected", detail))
         else:
             problems.append(_problem(batch, number, cells, "duplicate", {"row": detail}))
 
-    people = [reg for _, _, reg in accepted]
+    people = [reg for _, _, reg, _ in accepted]
     lock_identities(session, people)
-    new: list[tuple[int, Registration]] = []
-    for (number, cells, reg), match in zip(accepted, find_existing(session, people)):
+    new: list[tuple[int, Registration, str | None]] = []
+    for (number, cells, reg, ref), match in zip(accepted, find_existing(session, people)):
         if match is None:
-            new.append((number, reg))
+            new.append((number, reg, ref))
         elif match.import_batch_id == batch.id and match.source_row is not None:
             problems.append(_problem(batch, number, marshal.loads(cells), "duplicate", {"row": match.source_row}))
         else:
@@ -198,9 +229,10 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
 
     insert_actors(
         session,
-        [reg for _, reg in new],
+        [reg for _, reg, _ in new],
         channel="outreach", now=now, consented_at=batch.created_at,
-        import_batch_id=batch.id, source_rows=[number for number, _ in new],
+        import_batch_id=batch.id, source_rows=[number for number, _, _ in new],
+        source_refs=[ref for _, _, ref in new],
     )
     if problems:
         session.execute(insert(ImportProblem.__table__), problems)
@@ -211,6 +243,14 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
     batch.rejected += len(problems) - duplicates
     batch.last_row = checked[-1][0]
     session.flush()
+
+
+def _submitted_before(batch: ImportBatch, earlier: Imported) -> dict[str, Any]:
+    """A duplicate's detail when its submission is stored: the row of this file that
+    imported it, or the registration (and that the submission says so)."""
+    if earlier.import_batch_id == batch.id and earlier.source_row is not None:
+        return {"row": earlier.source_row}
+    return {"number": earlier.registration_number, "province": earlier.province_code, "submission": True}
 
 
 def _problem(batch: ImportBatch, number: int, cells: list[str], outcome: str, detail: Any) -> dict[str, Any]:

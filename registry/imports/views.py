@@ -23,6 +23,7 @@ from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.i18n import N_
 from registry.imports.forms import UploadForm
+from registry.imports.headers import tool_columns
 from registry.imports.models import STATUS_LABELS, ImportBatch, ImportProblem
 from registry.imports.reading import UnusableFile
 from registry.imports.report import reasons, report_rows
@@ -30,6 +31,7 @@ from registry.imports.runner import read_limits, settings, start_in_background, 
 from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
+from registry.imports.xlsform import xlsform_xlsx
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 
@@ -158,6 +160,7 @@ def batch(batch_id: int):  # type: ignore[no-untyped-def]
     if progress["report_url"]:  # finished with rows not stored: listed here as in the CSV
         problems, next_after = _problem_page(found, int(after or 0))
     return render_template("imports/batch.html", batch=found, progress=progress, problems=problems,
+                           tool_columns=tool_columns(found.header),
                            after=int(after or 0), next_after=next_after,
                            status=status_text(str(progress["status"]), found.duplicates + found.rejected))
 
@@ -199,3 +202,11 @@ def template(kind: str):  # type: ignore[no-untyped-def]
     else:
         body, mimetype = template_xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="registry-template.{kind}"'})
+
+
+@bp.get("/form.xlsx")
+@roles_required(*IMPORTERS)
+def xlsform():  # type: ignore[no-untyped-def]
+    """The XLSForm for KoboToolbox and ODK Collect (registry.imports.xlsform)."""
+    return Response(xlsform_xlsx(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="registry-form.xlsx"'})

@@ -92,6 +92,7 @@ def personal_record(session: Session, actor: Actor, locale: str, *, now: datetim
             "channel": actor.channel, "channel_text": tr(vocab.CHANNELS.label_of(actor.channel)),
             "registered_on": _iso(actor.registered_on), "stored_at": _iso(actor.created_at),
             "consented_at": _iso(actor.consented_at), "import_batch": actor.import_batch_id, "import_row": actor.source_row,
+            "submission": actor.source_ref,  # the field tool's submission id, if imported from one
         },
         "history": history,
         "staff_access": access,

@@ -1,15 +1,15 @@
 """Saved import mappings (a source's columns and coded values translated into ours), the
 mapping a batch applied, and the batch status "mapping" (waiting for staff to match columns).
 
-Revision ID: 0019_import_mappings
-Revises: 0018_certificate_verification
+Revision ID: 0020_import_mappings
+Revises: 0019_actor_source_ref
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_import_mappings"
-down_revision = "0018_certificate_verification"
+revision = "0020_import_mappings"
+down_revision = "0019_actor_source_ref"
 branch_labels = None
 depends_on = None
 
