@@ -109,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.events.views import bp as events_bp
     from registry.record_export.views import bp as record_export_bp
     from registry.imports.views import bp as imports_bp
+    from registry.imports.mapping_views import bp as import_mappings_bp
     from registry.registration.assisted import bp as assisted_bp
     from registry.records.views import bp as records_bp
     from registry.registration.views import bp as registration_bp
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assisted_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(import_mappings_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(events_bp)

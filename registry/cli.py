@@ -24,7 +24,9 @@ from registry.imports.models import ImportBatch
 from registry.imports.reading import UnusableFile
 from registry.imports.report import report_rows
 from registry.imports.runner import BatchBusy, read_limits, run_import, upload_folder
-from registry.imports.services import LegacyFontText, create_batch
+from registry.imports.mapping_cli import chosen_mapping, needs_mapping_text
+from registry.imports.mappings import summary as mapping_summary
+from registry.imports.services import LegacyFontText, NeedsMapping, create_batch
 from registry.imports.uploads import purge_uploads
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
@@ -194,14 +196,18 @@ def revoke_token_command(token: str) -> None:
 @click.option("--resume", "resume_batch", type=int, default=None, help="Resume an interrupted batch by its number.")
 @click.option("--latin-names", is_flag=True,
               help="The names are Latin letters: import even if they look like Khmer typed in a legacy (Limon/ABC) font.")
+@click.option("--mapping", "mapping_name", default=None, help="Apply this saved import mapping (one the --by account sees).")
+@click.option("--mapping-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Apply the import mapping in this JSON file (see the README).")
 @with_appcontext
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
-                          as_json: bool, lang: str, resume_batch: int | None, latin_names: bool) -> None:
+                          as_json: bool, lang: str, resume_batch: int | None, latin_names: bool,
+                          mapping_name: str | None = None, mapping_file: Path | None = None) -> None:
     """Import registrations from a CSV or XLSX file, through the web form's rules."""
     if resume_batch is not None:
         batch_id = resume_batch
     else:
-        batch_id = _new_batch(path, by_email, latin_names)
+        batch_id = _new_batch(path, by_email, latin_names, mapping_name, mapping_file)
     try:
         batch = run_import(db.session, batch_id)
     except BatchBusy:
@@ -225,7 +231,8 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
         }))
 
 
-def _new_batch(path: Path | None, by_email: str | None, latin_names: bool) -> int:
+def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
+               mapping_name: str | None = None, mapping_file: Path | None = None) -> int:
     if path is None:
         raise click.UsageError("give a PATH, or --resume BATCH")
     if not path.is_file():
@@ -235,13 +242,22 @@ def _new_batch(path: Path | None, by_email: str | None, latin_names: bool) -> in
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(by_email)))
         if user is None:
             raise click.ClickException(f"--by: no staff account {by_email}")
+    province = user.province_code if user else None
+    mapping, mapping_id = chosen_mapping(db.session, mapping_name, mapping_file, province, TERMINAL_LOCALE)
     try:
         batch = create_batch(
             db.session, path.resolve(), path.name, uploaded_by_id=user.id if user else None,
-            province_code=user.province_code if user else None, now=clock.now(), limits=read_limits(),
-            latin_names=latin_names,
+            province_code=province, now=clock.now(), limits=read_limits(),
+            latin_names=latin_names, mapping=mapping, mapping_id=mapping_id,
         )
+        if mapping is not None:
+            record(db.session, "import_mapping_applied", now=clock.now(), by_id=user.id if user else None,
+                   subject=f"batch {batch.id}", detail={**mapping_summary(mapping, mapping_name), "mapping_id": mapping_id,
+                                                        "via": "command line"})
         db.session.commit()
+    except NeedsMapping as error:
+        db.session.rollback()
+        raise click.ClickException(needs_mapping_text(db.session, error, province, path.name)) from None
     except UnusableFile as error:
         db.session.rollback()
         hint = " (here: --latin-names)" if isinstance(error, LegacyFontText) else ""

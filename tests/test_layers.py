@@ -18,7 +18,7 @@ GROUND_PACKAGES = {"registry.documents"}
 APP = {"registry", "registry.cli", "registry.models", "registry.sessions"}
 # Whole packages of the web layer, and web modules inside domain packages.
 WEB_PACKAGES = {"registry.api", "registry.dashboard", "registry.registration", "registry.web"}
-WEB_MODULES = {"views", "forms", "access", "scope"}
+WEB_MODULES = {"views", "forms", "access", "scope", "mapping_views"}
 
 
 def module_name(path: Path) -> str:

@@ -138,6 +138,20 @@ def _coded(value: Any, kind: str) -> str:
     return code
 
 
+def code_key(value: Any) -> str:
+    """A cell as the coded parsers compare it ('Self-employed ' -> 'self_employed'): the key
+    of an import mapping's value map (registry.imports.mapping_rules)."""
+    return _code_form(clean_text(value))
+
+
+def known_code(kind: str, value: Any) -> str | None:
+    """The code a coded field's parser gives `value`, or None when it is not recognised."""
+    return _synonyms(kind).get(code_key(value))
+
+
+CODED_FIELDS: tuple[str, ...] = tuple(_VOCABULARIES)  # category, gender, sector
+
+
 # --------------------------------------------------------------------------- field parsers
 def parse_category(value: Any) -> str:
     return _coded(value, "category")

@@ -64,6 +64,9 @@ KINDS: dict[str, str] = {
     "duplicate_dismissed": N_("Possible duplicate dismissed (not one person)"),
     "duplicate_deferred": N_("Possible duplicate deferred"),
     "duplicates_found": N_("Registry searched for duplicates"),
+    "import_mapping_saved": N_("Import mapping saved"),
+    "import_mapping_applied": N_("Import mapping confirmed for a file"),
+    "import_mapping_deleted": N_("Import mapping deleted"),
 }
 
 

@@ -111,9 +111,9 @@ def normalise_header(name: str) -> str:
     return field_of(name) or _key(name)
 
 
-def recognise(header: list[str]) -> Recognised:
+def recognise(header: list[str], required: tuple[str, ...] = fields.REQUIRED_NAMES) -> Recognised:
     """Which cell holds which field, which are a field tool's, and which are not ours.
-    Raises UnusableFile if a field has two columns or a required field none."""
+    Raises UnusableFile if a field has two columns or a `required` field none."""
     columns: dict[str, int] = {}
     unknown: list[str] = []
     tools: list[str] = []
@@ -132,7 +132,7 @@ def recognise(header: list[str]) -> Recognised:
             references.setdefault(tool, position)
         elif name.strip():
             unknown.append(name.strip())
-    missing = [c for c in fields.REQUIRED_NAMES if c not in columns]
+    missing = [c for c in required if c not in columns]
     if missing:
         raise UnusableFile(MISSING, columns=", ".join(missing))
     for key in REFERENCE_COLUMNS:
@@ -142,10 +142,11 @@ def recognise(header: list[str]) -> Recognised:
     return Recognised(columns, unknown, tools)
 
 
-def columns_of(header: list[str]) -> tuple[dict[str, int], list[str]]:
+def columns_of(header: list[str], required: tuple[str, ...] = fields.REQUIRED_NAMES) -> tuple[dict[str, int], list[str]]:
     """Which cell holds which field (and the submission id, under SOURCE_REF), and the names
-    of the columns that are neither ours nor a field tool's."""
-    found = recognise(header)
+    of the columns that are neither ours nor a field tool's (`required=()`: whatever a file
+    has, for the mapping step)."""
+    found = recognise(header, required)
     return found.columns, found.unknown
 
 

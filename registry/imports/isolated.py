@@ -18,6 +18,7 @@ from registry.actors import legacy_font
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
 from registry.imports.limits import MiB, ReadLimits
+from registry.imports.mapping_rules import Mapping, Unmatched, needs_mapping, survey_file
 from registry.imports.reading import detect_format, open_table, read_header
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Inspection:
     unknown_columns: list[str]
     estimated_rows: int | None
     legacy_font: legacy_font.Finding | None = None  # the names look typed in a Limon/ABC font
+    # Columns or coded values that are not ours: staff match them first (imports.mapping_rules)
+    unmatched: Unmatched | None = None
 
 
 def limit_this_process(limits: ReadLimits, cpu_seconds: int | None = None) -> None:
@@ -51,14 +54,30 @@ def out_of_memory(limits: ReadLimits) -> UnusableFile:
     return UnusableFile(TOO_MUCH_MEMORY, mb=limits.child_memory_bytes // MiB)
 
 
-def _inspect_in_child(path: str, filename: str, limits: ReadLimits, answer: Any) -> None:
-    """Child process: format and content check, header and columns; one message back."""
+def _inspect(path: str, filename: str, limits: ReadLimits, mapping: Mapping | None) -> Inspection:
+    """Format and content check, header and columns. Without a mapping, a file whose columns
+    or coded values are not all ours comes back `unmatched` (staff match them first); with
+    the mapping staff confirmed, only missing columns stop it (values it leaves are row problems)."""
+    file_format = detect_format(Path(path), filename, limits)
+    if mapping is None:
+        survey = survey_file(Path(path), file_format, limits, coded_only=True)
+        lacking = needs_mapping(survey)
+        if lacking:
+            return Inspection(file_format, survey.header, [], survey.estimated_rows, unmatched=lacking)
+    header, columns, unknown, estimate = read_header(Path(path), file_format, limits, mapping)
+    finding = _legacy_font(Path(path), file_format, limits, columns.get("full_name"))
+    return Inspection(file_format, header, unknown, estimate, finding)
+
+
+def _survey(path: str, file_format: str, limits: ReadLimits) -> Any:
+    return survey_file(Path(path), file_format, limits)
+
+
+def _in_child(target: Any, args: tuple[Any, ...], limits: ReadLimits, answer: Any) -> None:
+    """Child process: `target(*args)` within the limits; one message back."""
     limit_this_process(limits, cpu_seconds=limits.check_seconds)
     try:
-        file_format = detect_format(Path(path), filename, limits)
-        header, columns, unknown, estimate = read_header(Path(path), file_format, limits)
-        finding = _legacy_font(Path(path), file_format, limits, columns.get("full_name"))
-        outcome: tuple[str, Any] = ("usable", Inspection(file_format, header, unknown, estimate, finding))
+        outcome: tuple[str, Any] = ("usable", target(*args))
     except UnusableFile as error:
         outcome = ("unusable", error)
     except MemoryError:
@@ -80,14 +99,25 @@ def _legacy_font(path: Path, file_format: str, limits: ReadLimits, column: int |
     return legacy_font.check_names(names)
 
 
-def inspect_upload(path: Path, filename: str, limits: ReadLimits) -> Inspection:
+def inspect_upload(path: Path, filename: str, limits: ReadLimits, mapping: Mapping | None = None) -> Inspection:
     """Check a file in a child process (spawned: it shares nothing with this one).
 
     Raises UnusableFile: the file's own reason, or that checking it took too much memory
     or time (the child is then stopped)."""
+    return in_child(_inspect, (str(path), filename, limits, mapping), limits)  # type: ignore[no-any-return]
+
+
+def survey_upload(path: Path, file_format: str, limits: ReadLimits) -> Any:
+    """The columns of a stored file with samples of their cells (mapping_rules.ColumnSurvey),
+    read in a child process like the up-front check."""
+    return in_child(_survey, (str(path), file_format, limits), limits)
+
+
+def in_child(target: Any, args: tuple[Any, ...], limits: ReadLimits) -> Any:
+    """`target(*args)` in a spawned child with the limits of the up-front check."""
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_inspect_in_child, args=(str(path), filename, limits, sending), daemon=True)
+    child = context.Process(target=_in_child, args=(target, args, limits, sending), daemon=True)
     child.start()
     sending.close()
     try:

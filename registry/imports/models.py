@@ -17,9 +17,10 @@ STATUS_LABELS = {
     "running": N_("Importing"),
     "done": N_("Finished"),
     "failed": N_("Stopped"),
+    "mapping": N_("Waiting for staff to match its columns"),
     "stalled": N_("Interrupted"),
 }
-STATUSES = ("queued", "running", "done", "failed")  # stored; "stalled" is shown for a dead "running"
+STATUSES = ("queued", "running", "done", "failed", "mapping")  # stored; "stalled" is shown for a dead "running"
 # Why a batch failed, when its run stopped unexpectedly (a crash, a kill): it can be resumed,
 # and keeps its file. Any other failure is the file's own, for good.
 STOPPED = N_("The import stopped unexpectedly after row %(row)s. Resume it to continue.")
@@ -55,6 +56,10 @@ class ImportBatch(db.Model):  # type: ignore[name-defined]
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     seconds_running: Mapped[float] = mapped_column(Float, default=0.0)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"message": msgid, "params": {...}}
+    # The mapping staff confirmed for this file (imports.mappings): the saved one, if any, and
+    # what was applied, as applied (the saved mapping may change or go later).
+    mapping_id: Mapped[int | None] = mapped_column(ForeignKey("import_mapping.id", ondelete="SET NULL"))
+    mapping_applied: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def resumable(self) -> bool:

@@ -162,8 +162,11 @@ def _too_long(error: _RowTooLong, number: int, limits: ReadLimits) -> UnusableFi
 
 
 @contextmanager
-def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[Table]:
-    """The file's header and a stream of its non-blank rows (memory stays flat)."""
+def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS, mapping: Any = None) -> Iterator[Table]:
+    """The file's header and a stream of its non-blank rows (memory stays flat).
+
+    `mapping` (imports.mapping_rules.Mapping), when staff confirmed one, says which field each
+    header cell is: its `columns(header)` renames the cells, then calls columns_of."""
     if file_format == "csv":
         with path.open("rb") as raw:
             encoding = text_encoding(raw.read(4))
@@ -182,7 +185,7 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
             used[0] = 0
             if not any(h.strip() for h in header):
                 raise UnusableFile(EMPTY_FIRST_ROW)
-            columns, unknown = columns_of(header)
+            columns, unknown = columns_of(header) if mapping is None else mapping.columns(header)
             estimate = max(_count_lines(path) - 1, 0)
             yield Table(header, columns, unknown, estimate, _csv_rows(reader, used, len(header), limits))
         return
@@ -197,7 +200,7 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
             header.pop()
         if not header:
             raise UnusableFile(EMPTY_FIRST_ROW)
-        columns, unknown = columns_of(header)
+        columns, unknown = columns_of(header) if mapping is None else mapping.columns(header)
         estimate = max(sheet.last_row - 1, 0) if sheet.last_row else None
         yield Table(header, columns, unknown, estimate, _xlsx_rows(rows, len(header)))
 
@@ -235,10 +238,10 @@ def _xlsx_rows(rows: Iterator[tuple[int, list[Any]]], width: int) -> Iterator[So
             yield shaped
 
 
-def read_header(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[list[str], dict[str, int], list[str], int | None]:
+def read_header(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS, mapping: Any = None) -> tuple[list[str], dict[str, int], list[str], int | None]:
     """Check the file up front (columns, limits) without reading its rows: header, columns,
     unknown columns and the estimated number of rows."""
-    with open_table(path, file_format, limits) as table:
+    with open_table(path, file_format, limits, mapping) as table:
         return table.header, table.columns, table.unknown_columns, table.estimated_rows
 
 

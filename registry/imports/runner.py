@@ -26,6 +26,7 @@ from registry.database import is_unique_violation
 from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
 from registry.imports.limits import ReadLimits
+from registry.imports.mapping_rules import Mapping, parse_mapping
 from registry.imports.models import FILE_GONE, STOPPED, ImportBatch
 from registry.imports.reading import SourceRow, UnusableFile, columns_of, open_table
 from registry.imports.services import CheckedRow, check_rows, store_chunk
@@ -94,16 +95,18 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     try:
         if not Path(batch.stored_path).is_file():
             raise UnusableFile(FILE_GONE)
-        columns, _unknown = columns_of(batch.header)
+        mapping = parse_mapping(batch.mapping_applied) if batch.mapping_applied else None
+        columns, _unknown = columns_of(batch.header) if mapping is None else mapping.columns(batch.header)
+        values = mapping.value_map if mapping else None
         inline = batch.file_format == "csv" and (
             config["IMPORT_WORKERS"] <= 0 or (batch.total_rows or 0) < config["IMPORT_PARALLEL_MIN_ROWS"])
         with ExitStack() as stack:
             if inline:
-                table = stack.enter_context(open_table(Path(batch.stored_path), batch.file_format, limits))
+                table = stack.enter_context(open_table(Path(batch.stored_path), batch.file_format, limits, mapping))
                 chunks = _chunks(table.rows, batch.last_row, chunk_rows)
-                checked = (check_rows(rows, columns, clock.today(), batch.province_code) for rows in chunks)
+                checked = (check_rows(rows, columns, clock.today(), batch.province_code, values) for rows in chunks)
             else:
-                checked = _checked_by_worker(batch, columns, chunk_rows, limits)
+                checked = _checked_by_worker(batch, columns, chunk_rows, limits, mapping)
                 stack.callback(checked.close)  # stops the worker if storing fails
             mark = time.perf_counter()
             for chunk in checked:
@@ -177,7 +180,7 @@ class _Numbered:
 
 def _reader_process(
     limits: ReadLimits, path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
-    today: date, province_code: str | None, queue: Any, writer_waits: Any,
+    today: date, province_code: str | None, queue: Any, writer_waits: Any, mapping: Mapping | None = None,
 ) -> None:
     """Worker process: `_read_and_check` within the memory limit of a child that reads a file.
 
@@ -188,7 +191,7 @@ def _reader_process(
     out.put(_STARTED, None)
     limit_this_process(limits)
     try:
-        _read_and_check(limits, path, file_format, last_row, chunk_rows, columns, today, province_code, out, writer_waits)
+        _read_and_check(limits, path, file_format, last_row, chunk_rows, columns, today, province_code, out, writer_waits, mapping)
     except MemoryError:
         error = out_of_memory(limits)
         out.put(_UNUSABLE, (error.message, error.params))
@@ -196,7 +199,7 @@ def _reader_process(
 
 def _read_and_check(
     limits: ReadLimits, path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
-    today: date, province_code: str | None, out: Any, writer_waits: Any,
+    today: date, province_code: str | None, out: Any, writer_waits: Any, mapping: Mapping | None = None,
 ) -> None:
     """Worker process: read the file chunk by chunk into `out` (bounded) and validate each
     chunk here, unless the writer had to wait for work since the last chunk: then the chunk
@@ -205,20 +208,21 @@ def _read_and_check(
     as storing it)."""
     seen_waits = 0
     try:
-        with open_table(Path(path), file_format, limits) as table:
+        with open_table(Path(path), file_format, limits, mapping) as table:
             for rows in _chunks(table.rows, last_row, chunk_rows):
                 waits = writer_waits.value
                 if waits != seen_waits:
                     seen_waits = waits
                     out.put(_UNCHECKED, [(row.number, row.cells, row.extra_cells) for row in rows])
                 else:
-                    out.put(_CHECKED, check_rows(rows, columns, today, province_code))
+                    out.put(_CHECKED, check_rows(rows, columns, today, province_code, mapping.value_map if mapping else None))
         out.put(_END, None)
     except UnusableFile as error:
         out.put(_UNUSABLE, (error.message, error.params))
 
 
-def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int, limits: ReadLimits) -> Iterator[list[CheckedRow]]:
+def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int, limits: ReadLimits,
+                       mapping: Mapping | None = None) -> Iterator[list[CheckedRow]]:
     """Chunks with their validation results from a worker process, in file order.
 
     Reading and validating (pure) run on the other core while this process writes: at
@@ -231,7 +235,7 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
     worker = context.Process(
         target=_reader_process,
         args=(limits, batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
-              today, batch.province_code, queue, waits),
+              today, batch.province_code, queue, waits, mapping),
         daemon=True,
     )
     worker.start()
@@ -257,7 +261,8 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
             if kind == _CHECKED:
                 yield payload
             elif kind == _UNCHECKED:  # left for this process to validate (see _read_and_check)
-                yield check_rows([SourceRow(*row) for row in payload], columns, today, batch.province_code)
+                yield check_rows([SourceRow(*row) for row in payload], columns, today, batch.province_code,
+                                 mapping.value_map if mapping else None)
             elif kind == _UNUSABLE:
                 message, params = payload
                 raise UnusableFile(message, **params)

@@ -20,13 +20,14 @@ from registry.actors import legacy_font
 from registry.actors.fields import ROW
 from registry.actors.identity import IdentityIndex, find_existing, lock_identities
 from registry.actors.services import insert_actors
-from registry.actors.validation import FieldError, Registration, validate_registration
+from registry.actors.validation import FieldError, Registration, code_key, validate_registration
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
 from registry.imports.headers import SOURCE_REF
 from registry.imports.models import ImportBatch, ImportProblem
 from registry.imports.isolated import inspect_upload
 from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
+from registry.imports.mapping_rules import Mapping, Unmatched
 from registry.imports.reading import SourceRow
 from registry.imports.submissions import MAX_LENGTH, NOT_AN_ID, Imported, NotASubmissionId, find_imported, source_reference
 
@@ -40,6 +41,17 @@ LEGACY_FONT = N_(
 
 class LegacyFontText(UnusableFile):
     """The file's names look typed in a legacy Khmer font; staff must convert or confirm."""
+
+
+NEEDS_MAPPING = N_("Some columns or values of this file are not ours: match them to our fields first.")
+
+
+class NeedsMapping(UnusableFile):
+    """Columns or coded values of the file are not ours, and no mapping was given (`unmatched`)."""
+
+    def __init__(self, header: list[str], unmatched: Unmatched) -> None:
+        super().__init__(NEEDS_MAPPING)
+        self.header, self.unmatched = header, unmatched
 
 
 def file_sha256(path: Path) -> str:
@@ -60,6 +72,9 @@ def create_batch(
     now: datetime,
     limits: ReadLimits = DEFAULT_LIMITS,
     latin_names: bool = False,
+    mapping: Mapping | None = None,
+    mapping_id: int | None = None,
+    mapping_step: bool = False,
 ) -> ImportBatch:
     """Check the file up front, in a child process with resource limits (format, every
     part of a workbook unpacked, header, columns, whether its names look typed in a legacy
@@ -68,8 +83,14 @@ def create_batch(
     Raises errors.UnusableFile when the whole file must be refused; LegacyFontText when its
     names look like Limon/ABC text and staff did not confirm (`latin_names`) that they are
     Latin letters: such text is never converted silently (registry.actors.legacy_font).
+
+    A file whose columns or coded values are not all ours raises NeedsMapping, or with
+    `mapping_step` is recorded waiting for staff to match them (status "mapping", its file
+    kept); `mapping` is what staff confirmed (the saved `mapping_id`, if any): applied, never guessed.
     """
-    checked = inspect_upload(path, filename, limits)
+    checked = inspect_upload(path, filename, limits, mapping)
+    if checked.unmatched and not mapping_step:
+        raise NeedsMapping(checked.header, checked.unmatched)
     if checked.legacy_font is not None and not latin_names:
         finding = checked.legacy_font
         raise LegacyFontText(LEGACY_FONT, suspect=finding.suspect, looked_at=finding.looked_at,
@@ -83,8 +104,9 @@ def create_batch(
         filename=Path(filename).name[:255], sha256=sha, size_bytes=path.stat().st_size,
         file_format=checked.file_format, stored_path=str(path), header=checked.header,
         unknown_columns=checked.unknown_columns, total_rows=checked.estimated_rows,
-        same_as_batch_id=earlier, status="queued", last_row=1, rows=0, imported=0,
-        duplicates=0, rejected=0, seconds_running=0.0,
+        same_as_batch_id=earlier, status="mapping" if checked.unmatched else "queued", last_row=1, rows=0,
+        imported=0, duplicates=0, rejected=0, seconds_running=0.0,
+        mapping_id=mapping_id if mapping else None, mapping_applied=mapping.as_json() if mapping else None,
     )
     session.add(batch)
     session.flush()
@@ -125,18 +147,30 @@ def _submission_of(row: SourceRow, at: int) -> tuple[str | None, dict[str, Any] 
         return None, {"field": ROW, "message": NOT_AN_ID, "params": {"value": str(bad)[:40], "limit": MAX_LENGTH}}
 
 
-def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None) -> list[CheckedRow]:
+def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, province_code: str | None,
+               values: dict[str, dict[str, str]] | None = None) -> list[CheckedRow]:
     """The validation core over a chunk, and repeats inside it (the same person, or the
     same submission of a field tool). Pure, so it can run in a worker process; the result
-    carries everything the writer needs (no SourceRow objects)."""
+    carries everything the writer needs (no SourceRow objects).
+
+    `values`, a confirmed mapping's value map, translates cells of coded fields first (the
+    row keeps its cells as written, for the report)."""
     checked: list[CheckedRow] = []
     in_chunk = IdentityIndex()
     submitted: dict[str, int] = {}  # submission id -> the row of this chunk that imports it
     submission_at = columns.get(SOURCE_REF)
     names = tuple(columns)
     cells_of = itemgetter(*columns.values())
+    # (field, value map, memo of the cells seen: a form's words repeat, so one look-up a cell)
+    translate = [(name, table, {}) for name, table in (values or {}).items() if name in columns and table]
     for row in rows:
         raw = dict(zip(names, cells_of(row.cells)))
+        for name, table, memo in translate:
+            cell = raw[name]
+            code = memo.get(cell)
+            if code is None:
+                code = memo[cell] = table.get(code_key(cell), cell)
+            raw[name] = code
         ref, bad_ref = _submission_of(row, submission_at) if submission_at is not None else (None, None)
         if ref is not None and ref in submitted:
             checked.append((row.number, REPEATED, row.cells, submitted[ref], ref))

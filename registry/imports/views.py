@@ -91,7 +91,7 @@ def index():  # type: ignore[no-untyped-def]
             batch = create_batch(
                 db.session, stored, filename, uploaded_by_id=current_user.id,
                 province_code=current_user.province_code, now=clock.now(), limits=read_limits(),
-                latin_names=bool(form.latin_names.data),
+                latin_names=bool(form.latin_names.data), mapping_step=True,
             )
             detail = {"filename": batch.filename, "sha256": batch.sha256}
             if form.latin_names.data:
@@ -108,6 +108,8 @@ def index():  # type: ignore[no-untyped-def]
             stored.unlink(missing_ok=True)  # no file is kept without its batch
             raise
         else:
+            if batch.status == "mapping":  # columns or values not ours: staff match them first
+                return redirect(url_for("import_mappings.batch_mapping", batch_id=batch.id), 303)
             start_in_background(current_app._get_current_object(), batch.id)  # type: ignore[attr-defined]
             return redirect(url_for(".batch", batch_id=batch.id), 303)
     batches = db.session.scalars(_visible_batches().limit(50)).all()
