@@ -166,7 +166,8 @@ def _instrument(db: Any) -> dict[str, Any]:
     store_chunk calls (the benchmark's own process only; nothing else changes)."""
     from sqlalchemy import event
 
-    from registry.actors import identity, name_index, numbers, services as actor_services
+    from registry import database
+    from registry.actors import name_index, services as actor_services
     from registry.imports import runner, services as import_services
     from registry.stats import tally
 
@@ -192,9 +193,13 @@ def _instrument(db: Any) -> dict[str, Any]:
     timed(name_index, "index_new", "name index (SQLite)")
     timed(tally, "increments", "tally keys (Python)")
     timed(tally, "adjust", "tally (keys + upserts)")
+    timed(import_services, "insert_actors", "insert_actors (all)")
     timed(import_services, "store_chunk", "store_chunk (all)")
+    timed(runner, "find_after_import", "after-import duplicate search")
+    timed(import_services, "inspect_upload", "create_batch's check")
     timed(runner, "check_rows", "validation in writer")
     timed(runner, "_commit_chunk", "chunk incl. commit")
+    timed(database.PlannerStatistics, "added_rows", "ANALYZE between chunks")
 
     @event.listens_for(db.engine, "before_cursor_execute")
     def count(*_args: Any) -> None:
@@ -315,8 +320,10 @@ def _print_parts(label: str, figures: dict[str, Any]) -> None:
         return
     rows = figures["rows"]
     chunks = max(parts["chunks"], 1)
-    listed = ", ".join(f"{name} {seconds / rows * 1e6:.1f}" for name, seconds in
-                       sorted(parts["seconds"].items(), key=lambda item: -item[1]))
+    seconds = dict(parts["seconds"])
+    top = ("create_batch's check", "chunk incl. commit", "ANALYZE between chunks", "validation in writer", "after-import duplicate search")
+    seconds["rest: waiting for the reader, batch bookkeeping"] = figures["seconds"] - sum(seconds.get(name, 0.0) for name in top)
+    listed = ", ".join(f"{name} {value / rows * 1e6:.1f}" for name, value in sorted(seconds.items(), key=lambda item: -item[1]))
     print(f"  {label} writer, µs/row (wall): total {figures['seconds'] / rows * 1e6:.1f}; {listed}")
     print(f"  {label} statements: {parts['statements']} in {parts['chunks']} chunks ({parts['statements'] / chunks:.1f} per chunk)")
 
