@@ -301,7 +301,9 @@ def child(kind: str, path: str, target: str, flags: str) -> None:
         figures = child_raw(path, target)
     else:
         figures = child_raw_pg(path, target)
-    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    figures["peak_mb"] = usage.ru_maxrss / 1024
     figures["worker_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(figures))
 
@@ -325,6 +327,9 @@ def _print_parts(label: str, figures: dict[str, Any]) -> None:
     seconds["rest: waiting for the reader, batch bookkeeping"] = figures["seconds"] - sum(seconds.get(name, 0.0) for name in top)
     listed = ", ".join(f"{name} {value / rows * 1e6:.1f}" for name, value in sorted(seconds.items(), key=lambda item: -item[1]))
     print(f"  {label} writer, µs/row (wall): total {figures['seconds'] / rows * 1e6:.1f}; {listed}")
+    cpu = figures["cpu_seconds"] / rows * 1e6  # this process's CPU, set-up and migration included
+    print(f"  {label} writer process: CPU {cpu:.1f} µs/row (Python and the driver); the rest of the wall time it waited"
+          " (on the database server, or on the reader)")
     print(f"  {label} statements: {parts['statements']} in {parts['chunks']} chunks ({parts['statements'] / chunks:.1f} per chunk)")
 
 
