@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry import clock
-from registry.database import is_unique_violation
+from registry.database import PlannerStatistics, is_unique_violation
 from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
 from registry.imports.limits import ReadLimits
@@ -108,9 +108,12 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
             else:
                 checked = _checked_by_worker(batch, columns, chunk_rows, limits, mapping)
                 stack.callback(checked.close)  # stops the worker if storing fails
+            statistics = PlannerStatistics(session, "actor")
             mark = time.perf_counter()
             for chunk in checked:
+                imported = batch.imported
                 _commit_chunk(session, batch, chunk, mark)
+                statistics.added_rows(batch.imported - imported)
                 mark = time.perf_counter()
     except UnusableFile as error:
         session.rollback()
