@@ -196,7 +196,8 @@ def revoke_token_command(token: str) -> None:
 @with_appcontext
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
                           as_json: bool, lang: str, resume_batch: int | None, latin_names: bool) -> None:
-    """Import registrations from a CSV or XLSX file, through the web form's rules."""
+    """Import registrations from a CSV/TSV/TXT, a .zip holding one, or an XLSX, XLS or ODS file,
+    through the web form's rules."""
     if resume_batch is not None:
         batch_id = resume_batch
     else:
@@ -219,6 +220,7 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
         click.echo(json.dumps({
             "rows": batch.rows, "imported": batch.imported, "duplicates": batch.duplicates,
             "rejected": batch.rejected, "errors_file": str(errors_path) if errors_path else None,
+            "sheet": batch.sheet_name,
         }))
 
 

@@ -18,7 +18,7 @@ from registry.actors import legacy_font
 from registry.i18n import N_
 from registry.imports.errors import UnusableFile
 from registry.imports.limits import MiB, ReadLimits
-from registry.imports.reading import detect_format, open_table, read_header
+from registry.imports.reading import detect_format, open_table
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ class Inspection:
     unknown_columns: list[str]
     estimated_rows: int | None
     legacy_font: legacy_font.Finding | None = None  # the names look typed in a Limon/ABC font
+    sheet_name: str | None = None  # the sheet a workbook is read from
 
 
 def limit_this_process(limits: ReadLimits, cpu_seconds: int | None = None) -> None:
@@ -56,9 +57,11 @@ def _inspect_in_child(path: str, filename: str, limits: ReadLimits, answer: Any)
     limit_this_process(limits, cpu_seconds=limits.check_seconds)
     try:
         file_format = detect_format(Path(path), filename, limits)
-        header, columns, unknown, estimate = read_header(Path(path), file_format, limits)
+        with open_table(Path(path), file_format, limits) as table:
+            header, columns, unknown, estimate, sheet = (
+                table.header, table.columns, table.unknown_columns, table.estimated_rows, table.sheet_name)
         finding = _legacy_font(Path(path), file_format, limits, columns.get("full_name"))
-        outcome: tuple[str, Any] = ("usable", Inspection(file_format, header, unknown, estimate, finding))
+        outcome: tuple[str, Any] = ("usable", Inspection(file_format, header, unknown, estimate, finding, sheet))
     except UnusableFile as error:
         outcome = ("unusable", error)
     except MemoryError:

@@ -1,4 +1,4 @@
-"""The first sheet of an XLSX, read with expat as it is decompressed, every row bounded.
+"""A sheet of an XLSX (the first, or the one chosen), read with expat as it is decompressed, every row bounded.
 
 Not openpyxl's read-only mode: before it gives the first row it scans the whole sheet when
 the sheet has no `<dimension>` (openpyxl itself writes none: 63 s for a million rows), and
@@ -26,11 +26,13 @@ _LETTERS = {chr(65 + i): i + 1 for i in range(26)}
 
 
 class SheetReader:
-    """Rows of the first sheet as (spreadsheet row number, cell values), as openpyxl types them."""
+    """Rows of a sheet (the first unless told) as (spreadsheet row number, cell values), as
+    openpyxl types them."""
 
-    def __init__(self, archive: WorkbookArchive, limits: ReadLimits) -> None:
-        book = Workbook(archive, limits)
-        self._archive, self._sheet, self._limits = archive, book.sheet, limits
+    def __init__(self, archive: WorkbookArchive, limits: ReadLimits, book: Workbook | None = None,
+                 sheet: str | None = None) -> None:
+        book = book or Workbook(archive, limits)
+        self._archive, self._sheet, self._limits = archive, sheet or book.sheet, limits
         self._strings = book.strings()
         self._dates, self._durations = book.date_styles()
         self._epoch = book.epoch
