@@ -173,3 +173,31 @@ def test_workbook_cells_pass_the_same_limits(database_url, tmp_path: Path, write
                   [good(1), good(2, business_name="x" * 51)])
     result = app.test_cli_runner().invoke(args=["import-actors", str(path)])
     assert result.exit_code == 1 and "Row 3" in result.output and "50" in result.output, result.output
+
+
+@pytest.mark.parametrize("name", ["people.xls", "people.ods", "people.csv.zip"])
+def test_damaged_files_of_every_format_never_fail_otherwise_than_with_a_reason(tmp_path: Path, name: str) -> None:
+    """Bytes changed at random: reading (header and every row) either works or raises
+    UnusableFile, never anything else (no 500)."""
+    import random
+
+    from registry.imports.errors import UnusableFile
+    from registry.imports.reading import detect_format
+
+    rng = random.Random(2024)
+    original = WRITERS[name](tmp_path / name, PEOPLE).read_bytes()
+    outcomes = {"usable": 0, "refused": 0}
+    for trial in range(150):
+        blob = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            blob[rng.randrange(len(blob))] = rng.randrange(256)
+        path = tmp_path / f"{trial}-{name}"
+        path.write_bytes(bytes(blob))
+        try:
+            with open_table(path, detect_format(path, path.name)) as table:
+                for _row in table.rows:
+                    pass
+            outcomes["usable"] += 1
+        except UnusableFile:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0

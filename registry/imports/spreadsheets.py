@@ -19,6 +19,15 @@ DAMAGED_SHEET = N_("The spreadsheet cannot be opened (%(reason)s). Save it again
 XLS_TOO_BIG = N_("The .xls file is larger than %(mb)s MB, more than an import may read. Save it as .xlsx or CSV UTF-8.")
 
 
+def _damaged(error: BaseException) -> UnusableFile:
+    """Calamine's errors, and its panics (pyo3's PanicException, a BaseException) on a
+    damaged file, as the file's reason; anything else goes on up."""
+    if isinstance(error, (MemoryError, UnusableFile)) or not (
+            isinstance(error, Exception) or type(error).__name__ == "PanicException"):
+        raise error
+    return UnusableFile(DAMAGED_SHEET, reason=type(error).__name__)
+
+
 def open_book(path: Path, file_format: str, limits: ReadLimits) -> Any:
     """The workbook as calamine opens it; any failure of a damaged file is a reason."""
     from python_calamine import CalamineWorkbook  # a compiled reader: only the formats that need it load it
@@ -27,15 +36,16 @@ def open_book(path: Path, file_format: str, limits: ReadLimits) -> Any:
         raise UnusableFile(XLS_TOO_BIG, mb=-(-limits.xls_bytes // MiB))  # rounded up
     try:
         return CalamineWorkbook.from_path(str(path))
-    except MemoryError:
-        raise
-    except Exception as error:  # calamine's own errors (CalamineError, PasswordError, XmlError, ZipError…)
-        raise UnusableFile(DAMAGED_SHEET, reason=type(error).__name__) from None
+    except BaseException as error:  # calamine's own errors (CalamineError, PasswordError, XmlError, ZipError…)
+        raise _damaged(error) from None
 
 
 def worksheet_names(book: Any) -> list[str]:
     """The workbook's worksheets in its order (chart sheets and macro sheets left out)."""
-    names = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    try:
+        names = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    except BaseException as error:
+        raise _damaged(error) from None
     if not names:
         raise UnusableFile(DAMAGED_SHEET, reason="no worksheet")
     return names
@@ -44,18 +54,27 @@ def worksheet_names(book: Any) -> list[str]:
 def open_sheet(book: Any, name: str) -> Any:
     try:
         return book.get_sheet_by_name(name)
-    except MemoryError:
-        raise
-    except Exception as error:
-        raise UnusableFile(DAMAGED_SHEET, reason=type(error).__name__) from None
+    except BaseException as error:
+        raise _damaged(error) from None
 
 
 def sheet_rows(sheet: Any, limits: ReadLimits) -> Iterator[tuple[int, list[Any]]]:
     """(spreadsheet row number, cell values) of a sheet, every cell within the limits."""
-    rows = sheet.iter_rows()
-    pad = [""] * sheet.start[1] if sheet.start else []  # calamine's rows begin at the first used column
+    try:
+        rows = sheet.iter_rows()
+        pad = [""] * sheet.start[1] if sheet.start else []  # calamine's rows begin at the first used column
+    except BaseException as error:
+        raise _damaged(error) from None
     cell_chars, columns = limits.cell_chars, limits.columns
-    for number, values in enumerate(rows, start=1):
+    number = 0
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except BaseException as error:
+            raise _damaged(error) from None
+        number += 1
         if pad:
             values = pad + values
         if len(values) > columns:
@@ -69,4 +88,7 @@ def sheet_rows(sheet: Any, limits: ReadLimits) -> Iterator[tuple[int, list[Any]]
 
 
 def last_row(sheet: Any) -> int | None:
-    return sheet.end[0] + 1 if sheet.end else None
+    try:
+        return sheet.end[0] + 1 if sheet.end else None
+    except BaseException as error:
+        raise _damaged(error) from None
