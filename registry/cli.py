@@ -217,11 +217,13 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
     click.echo(f"Batch {batch.id}: {batch.rows} rows, {batch.imported} imported, "
                f"{batch.duplicates} duplicates, {batch.rejected} rejected")
     if as_json:
-        click.echo(json.dumps({
+        summary = {
             "rows": batch.rows, "imported": batch.imported, "duplicates": batch.duplicates,
             "rejected": batch.rejected, "errors_file": str(errors_path) if errors_path else None,
-            "sheet": batch.sheet_name,
-        }))
+        }
+        if batch.sheet_name is not None:
+            summary["sheet"] = batch.sheet_name  # the sheet a workbook was read from
+        click.echo(json.dumps(summary))
 
 
 def _new_batch(path: Path | None, by_email: str | None, latin_names: bool) -> int:

@@ -268,7 +268,8 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
     if file_format in ("xls", "ods"):
         yield _calamine_table(path, file_format, limits)
         return
-    from registry.imports.sheet import SheetReader  # imports openpyxl's helpers (20 MB): CSV readers go without
+    # imports openpyxl's helpers (20 MB): CSV readers go without
+    from registry.imports.fastsheet import FastSheetReader as SheetReader
     from registry.imports.workbook import Workbook
 
     with WorkbookArchive(path, limits) as archive:
@@ -376,7 +377,7 @@ def _csv_rows(reader: Any, used: list[int], width: int, limits: ReadLimits) -> I
 
 def _xlsx_rows(rows: Iterator[tuple[int, list[Any]]], width: int) -> Iterator[SourceRow]:
     for number, values in rows:
-        shaped = _shaped(number, [_text(v) for v in values], width)
+        shaped = _shaped(number, [v if type(v) is str and v[:1] != "'" else _text(v) for v in values], width)
         if shaped is not None:
             yield shaped
 

@@ -32,6 +32,7 @@ class SheetReader:
     def __init__(self, archive: WorkbookArchive, limits: ReadLimits, book: Workbook | None = None,
                  sheet: str | None = None) -> None:
         book = book or Workbook(archive, limits)
+        self._book = book
         self._archive, self._sheet, self._limits = archive, sheet or book.sheet, limits
         self._strings = book.strings()
         self._dates, self._durations = book.date_styles()
@@ -168,19 +169,25 @@ class SheetReader:
             if value is OVERLONG_STRING:
                 raise UnusableFile(CELL_TOO_LONG, row=self._row_number, limit=self._limits.cell_chars)
             return value
-        try:
-            if kind == "n":
-                number: int | float = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
-                if self._style in self._dates:
-                    try:
-                        return from_excel(number, self._epoch, timedelta=self._style in self._durations)
-                    except (OverflowError, ValueError):
-                        return "#VALUE!"
-                return number
-            if kind == "b":
-                return bool(int(text))
-            if kind == "d":
-                return from_ISO8601(text)
-        except (ValueError, TypeError):
-            raise UnusableFile(DAMAGED, reason=f"row {self._row_number}") from None
-        return text  # "str" (a formula's text), "e" (an error such as #N/A)
+        return convert(kind, self._style, text, self._row_number, self._dates, self._durations, self._epoch)
+
+
+def convert(kind: str, style: int, text: str, row: int, dates: frozenset[int], durations: frozenset[int],
+            epoch: Any) -> Any:
+    """A cell's value from its type, style and text (not a shared string), as openpyxl types it."""
+    try:
+        if kind == "n":
+            number: int | float = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
+            if style in dates:
+                try:
+                    return from_excel(number, epoch, timedelta=style in durations)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return number
+        if kind == "b":
+            return bool(int(text))
+        if kind == "d":
+            return from_ISO8601(text)
+    except (ValueError, TypeError):
+        raise UnusableFile(DAMAGED, reason=f"row {row}") from None
+    return text  # "str" (a formula's text), "e" (an error such as #N/A)
