@@ -19,6 +19,7 @@ from registry.imports.sheet import _LETTERS, MAX_COLUMN, MAX_ROW, SheetReader, c
 from registry.imports.workbook import BLOCK, OVERLONG_STRING
 
 PREAMBLE_BYTES = 1 << 20  # what may come before <sheetData> (the sheet's views, columns…)
+ROW_BYTES = 4 << 20  # a row's XML held at once: 500 full cells of Khmer text take ~3 MB
 _SHEET_DATA = re.compile(rb"<sheetData>")
 _DIMENSION = re.compile(rb'<dimension ref="([^"<]*)"')
 _DECLARATION = re.compile(rb'^<\?xml[^>]*?\?>')
@@ -109,8 +110,11 @@ class FastSheetReader(SheetReader):
             previous = 0
             while True:
                 block = part.read(BLOCK)
+                searched = max(len(buffer) - 5, 0)
                 buffer += block
-                end = buffer.rfind(b"</row>")
+                end = buffer.rfind(b"</row>", searched)
+                if end < 0 and len(buffer) > ROW_BYTES:
+                    raise Unusual  # a row this long is the expat reader's, which streams it cell by cell
                 if end >= 0:
                     complete, buffer = buffer[:end], buffer[end + 6:]
                     if _CONTROL.search(complete):
@@ -167,9 +171,6 @@ class FastSheetReader(SheetReader):
         columns = self._column_numbers
         for letters, attrs, _closed, value, inline in cells:
             column = columns.get(letters) or self._column_number(letters)
-            if column <= last_column:
-                raise UnusableFile(DAMAGED, reason=f"row {number}")
-            last_column = column
             kind, style = attributes.get(attrs) or self._attributes_of(attrs)
             if inline:
                 if kind != "inlineStr":
@@ -179,6 +180,9 @@ class FastSheetReader(SheetReader):
                 cell = self._converted(kind, style, self._text(value, number), number)
             else:
                 cell = None
+            if column <= last_column:  # after the value, as the expat reader checks them
+                raise UnusableFile(DAMAGED, reason=f"row {number}")
+            last_column = column
             if column > limits.columns:
                 if cell is not None and cell != "":
                     raise too_wide(number, limits.columns)

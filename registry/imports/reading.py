@@ -36,7 +36,7 @@ FORMULA_MARKER = re.compile(r"'(?=[=+\-@\t\r])")
 WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
 FORMATS = ("csv", "zip", *WORKBOOK_FORMATS)
 NOT_XLS = N_("The file is named .xls but is not an Excel 97-2003 workbook. Save it again as .xlsx or CSV UTF-8.")
-UNKNOWN_FORMAT = N_("Only .csv, .tsv, .txt (tab-separated), .zip holding one of those, .xlsx, .xls and .ods files can be imported.")
+UNKNOWN_FORMAT = N_("Only .csv, .txt and .tsv (tab-separated) files, a .zip holding one of them, and .xlsx, .xls and .ods workbooks can be imported.")
 EMPTY_FIRST_ROW = N_("The file is empty, or its first row is blank. Put the column names in row 1.")
 csv.field_size_limit(1024 * 1024)  # above any row ReadLimits lets through: the row meter speaks first
 
