@@ -181,3 +181,16 @@ def test_the_scan_hands_over_what_it_does_not_know_and_no_row_is_lost_or_repeate
         path.write_bytes(workbook(sheet))
         with pytest.raises(UnusableFile, match=reason), WorkbookArchive(path, DEFAULT_LIMITS) as archive:
             list(FastSheetReader(archive, DEFAULT_LIMITS).rows())
+
+
+def test_shared_strings_as_excel_writes_them_are_scanned_too(tmp_path: Path) -> None:
+    strings = [*HEADER, "ស្រី ពៅ", "Sok & Sons"]
+    header = "".join(f'<c r="{chr(65 + i)}1" t="s"><v>{i}</v></c>' for i in range(len(HEADER)))
+    row = (f'<c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>{len(HEADER)}</v></c><c r="C2" s="0"><v>12.5</v></c>'
+           f'<c r="E2" t="s"><v>{len(HEADER) + 1}</v></c><c r="F2" t="b"><v>1</v></c>')
+    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}"><dimension ref="A1:M2"/>'
+             f'<sheetData><row r="1" spans="1:13">{header}</row><row r="2" spans="1:13">{row}</row></sheetData></worksheet>')
+    path = tmp_path / "excel-shared.xlsx"
+    path.write_bytes(workbook(sheet, shared_strings=strings))
+    assert scanned_only(path) == ours(path)
+    assert ours(path)[2] == ["category", "ស្រី ពៅ", "12.5", "", "Sok & Sons", "TRUE"]

@@ -107,15 +107,17 @@ class FastSheetReader(SheetReader):
                 last = dimension.group(1).decode("ascii", "replace").rpartition(":")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
                 self.last_row = int(last) if last.isdecimal() else None
             buffer = buffer[found.end():]
-            previous = 0
+            previous = searched = 0
             while True:
                 block = part.read(BLOCK)
-                searched = max(len(buffer) - 5, 0)
                 buffer += block
                 end = buffer.rfind(b"</row>", searched)
-                if end < 0 and len(buffer) > ROW_BYTES:
-                    raise Unusual  # a row this long is the expat reader's, which streams it cell by cell
-                if end >= 0:
+                if end < 0:
+                    if len(buffer) > ROW_BYTES:
+                        raise Unusual  # a row this long is the expat reader's, which streams it cell by cell
+                    searched = max(len(buffer) - 5, 0)  # what is left of the buffer holds no end of row
+                else:
+                    searched = 0
                     complete, buffer = buffer[:end], buffer[end + 6:]
                     if _CONTROL.search(complete):
                         raise Unusual
