@@ -1,6 +1,6 @@
 """A faster reader for the sheets Excel, LibreOffice and openpyxl write: the rows of the sheet
-XML scanned as bytes with regular expressions, not through expat's callbacks (4-5 times
-fewer Python calls a cell). Anything it does not know for sure — a DTD, a comment, a
+XML scanned as text with regular expressions, a row at a time, not through expat's callbacks
+(about 3 times less CPU: bench/xlsx_read_bench.py, README "Figures"). Anything it does not know for sure — a DTD, a comment, a
 formula, rich text, an entity other than XML's five, prefixed names, another encoding —
 hands the sheet to the expat reader (sheet.py), which goes on after the last row given.
 
