@@ -203,7 +203,8 @@ def revoke_token_command(token: str) -> None:
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
                           as_json: bool, lang: str, resume_batch: int | None, latin_names: bool,
                           mapping_name: str | None = None, mapping_file: Path | None = None) -> None:
-    """Import registrations from a CSV or XLSX file, through the web form's rules."""
+    """Import registrations from a CSV/TSV/TXT, a .zip holding one, or an XLSX, XLS or ODS file,
+    through the web form's rules."""
     if resume_batch is not None:
         batch_id = resume_batch
     else:
@@ -225,10 +226,13 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
     click.echo(f"Batch {batch.id}: {batch.rows} rows, {batch.imported} imported, "
                f"{batch.duplicates} duplicates, {batch.rejected} rejected")
     if as_json:
-        click.echo(json.dumps({
+        summary = {
             "rows": batch.rows, "imported": batch.imported, "duplicates": batch.duplicates,
             "rejected": batch.rejected, "errors_file": str(errors_path) if errors_path else None,
-        }))
+        }
+        if batch.sheet_name is not None:
+            summary["sheet"] = batch.sheet_name  # the sheet a workbook was read from
+        click.echo(json.dumps(summary))
 
 
 def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,

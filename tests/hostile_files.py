@@ -120,3 +120,62 @@ def wide_xlsx_header(columns: int) -> bytes:
     it packs like a real sheet, not like a zip bomb), without cell references."""
     cells = "".join(f'<c t="inlineStr"><is><t>c{i}</t></is></c>' for i in range(columns))
     return workbook(f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData><row r="1">{cells}</row></sheetData></worksheet>')
+
+
+def zeros_zip(megabytes: int, inside: str = "submissions.csv", before: tuple[tuple[str, bytes], ...] = ()) -> bytes:
+    """A zip whose one table (after any parts given) is `megabytes` MB of zero bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in before:
+            archive.writestr(name, data)
+        with archive.open(inside, "w") as part:
+            block = bytes(1 << 20)
+            for _ in range(megabytes):
+                part.write(block)
+    return out.getvalue()
+
+
+def nested_zip(inner: bytes) -> bytes:
+    """A CSV and, beside it, another archive (a zip bomb one level down, say)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("submissions.csv", ",".join(HEADER) + "\r\n")
+        archive.writestr("attachments.zip", inner)
+    return out.getvalue()
+
+
+def wide_zipped_csv(columns: int) -> bytes:
+    """A zipped CSV whose header has `columns` columns, each named differently."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("wide.csv", ",".join(HEADER + [f"extra_{i}" for i in range(columns - len(HEADER))]) + "\r\n")
+    return out.getvalue()
+
+
+def zeros_ods(megabytes: int) -> bytes:
+    """An OpenDocument spreadsheet whose content.xml is `megabytes` MB of zero bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        with archive.open("content.xml", "w") as part:
+            block = bytes(1 << 20)
+            for _ in range(megabytes):
+                part.write(block)
+    return out.getvalue()
+
+
+def entity_ods() -> bytes:
+    """An ODS whose content.xml declares entities that expand a billion-fold (billion laughs)."""
+    from tests.import_files import ods_bytes
+
+    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    data = ods_bytes('<table:table table:name="s"><table:table-row><table:table-cell office:value-type="string">'
+                     "<text:p>&l9;</text:p></table:table-cell></table:table-row></table:table>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "content.xml":
+                content = content.replace(b"?><office:", f'?><!DOCTYPE office:document-content [<!ENTITY l0 "lol">{laughs}]><office:'.encode(), 1)
+            archive.writestr(item, content)
+    return out.getvalue()

@@ -5,6 +5,11 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
+import io
+import zipfile
+from datetime import date
+from xml.sax.saxutils import escape, quoteattr
+
 from openpyxl import Workbook
 
 HEADER = ["category", "full_name", "gender", "date_of_birth", "national_id", "phone", "province",
@@ -84,4 +89,101 @@ def write_xlsx(path: Path, rows: list[list[str] | None], header: list[str] = HEA
             cells.append(value.replace("\x00", "#"))  # XML cannot hold NUL; still an invalid name
         sheet.append(cells)
     book.save(path)
+    return path
+
+
+def _typed(header: list[str], row: list[str]) -> list[object]:
+    """Cells as a spreadsheet holds them: ISO dates of birth as dates (as write_xlsx does)."""
+    cells: list[object] = []
+    for name, value in zip(header + ["extra"] * 5, row):
+        if name == "date_of_birth" and len(value) == 10 and value[4] == "-":
+            try:
+                cells.append(datetime.strptime(value, "%Y-%m-%d").date())
+                continue
+            except ValueError:
+                pass
+        cells.append(value.replace("\x00", "#"))
+    return cells
+
+
+def write_xls(path: Path, rows: list[list[str] | None], header: list[str] = HEADER,
+              sheets: tuple[tuple[str, list[list[str]]], ...] = (), name: str = "Sheet1") -> Path:
+    """The same rows as an Excel 97-2003 workbook (xlwt), after any `sheets` given first."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    dated = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for other, other_rows in sheets:
+        sheet = book.add_sheet(other)
+        for r, cells in enumerate(other_rows):
+            for c, value in enumerate(cells):
+                sheet.write(r, c, value)
+    sheet = book.add_sheet(name)
+    for c, value in enumerate(header):
+        sheet.write(0, c, value)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(_typed(header, row or [])):
+            if isinstance(value, date):
+                sheet.write(r, c, value, dated)
+            elif value != "":
+                sheet.write(r, c, value)
+    book.save(str(path))
+    return path
+
+
+ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
+_ODS_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+
+def _ods_cell(value: object) -> str:
+    if isinstance(value, date):
+        return f'<table:table-cell office:value-type="date" office:date-value="{value.isoformat()}"><text:p>{value.isoformat()}</text:p></table:table-cell>'
+    if value == "":
+        return "<table:table-cell/>"
+    return f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p></table:table-cell>'
+
+
+def ods_table(name: str, rows: list[list[object]]) -> str:
+    body = "".join("<table:table-row>" + "".join(_ods_cell(v) for v in row) + "</table:table-row>" for row in rows)
+    return f"<table:table table:name={quoteattr(name)}>{body}</table:table>"
+
+
+def ods_bytes(tables: str) -> bytes:
+    """An OpenDocument spreadsheet, written by hand: mimetype, content.xml, the manifest."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), ODS_MIMETYPE)  # stored, first, as the format asks
+        archive.writestr("content.xml", f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} '
+                         f'office:version="1.2"><office:body><office:spreadsheet>{tables}</office:spreadsheet>'
+                         "</office:body></office:document-content>")
+        archive.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                         f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{ODS_MIMETYPE}"/>'
+                         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                         "</manifest:manifest>")
+    return out.getvalue()
+
+
+def write_ods(path: Path, rows: list[list[str] | None], header: list[str] = HEADER,
+              sheets: tuple[tuple[str, list[list[str]]], ...] = (), name: str = "Sheet1") -> Path:
+    """The same rows as an OpenDocument spreadsheet, after any `sheets` given first."""
+    tables = "".join(ods_table(other, list(other_rows)) for other, other_rows in sheets)
+    tables += ods_table(name, [list(header), *(_typed(header, row or []) for row in rows)])
+    path.write_bytes(ods_bytes(tables))
+    return path
+
+
+def write_csv_zip(path: Path, rows: list[list[str] | None], header: list[str] = HEADER,
+                  inside: str = "submissions.csv", extra: tuple[tuple[str, bytes], ...] = ()) -> Path:
+    """The rows as ODK Central downloads them: a CSV inside a zip (and any other parts given)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(row if row is not None else [] for row in rows)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(inside, text.getvalue().encode("utf-8"))
+        for name, data in extra:
+            archive.writestr(name, data)
     return path

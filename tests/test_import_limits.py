@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from registry.extensions import db
 from tests.helpers import count_actors, make_app, make_user, sign_in, upload_file
 from tests.hostile_files import (
-    SHEET, cell, declaring, encrypted, many_strings_workbook, sheet_xml, wide_csv, wide_xlsx_header, workbook,
-    zeros_workbook,
+    SHEET, cell, declaring, encrypted, entity_ods, many_strings_workbook, nested_zip, sheet_xml, wide_csv,
+    wide_xlsx_header, wide_zipped_csv, workbook, zeros_ods, zeros_workbook, zeros_zip,
 )
 from tests.import_files import HEADER, good, write_csv
 
@@ -61,6 +61,13 @@ HOSTILE = {
     "zeros.xlsx": (lambda: zeros_workbook(300), "zip bomb"),
     "million-columns.csv": (None, "more than 500 columns"),
     "million-columns.xlsx": (lambda: wide_xlsx_header(1_000_000), "more than 500 columns"),
+    # The same distrust for the other archives: a zipped CSV (ODK Central) and an ODS.
+    "zeros.csv.zip": (lambda: zeros_zip(300), "zip bomb"),
+    "declares-2-gb.csv.zip": (lambda: declaring(zeros_zip(100), "submissions.csv", 2**31 - 1), "unpacks to more than 800 MB"),
+    "bomb-inside.zip": (lambda: nested_zip(zeros_zip(300)), "holds another archive"),
+    "million-columns.csv.zip": (lambda: wide_zipped_csv(1_000_000), "more than 500 columns"),
+    "zeros.ods": (lambda: zeros_ods(300), "zip bomb"),
+    "billion-laughs.ods": (entity_ods, "cannot be opened"),
 }
 
 

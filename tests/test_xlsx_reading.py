@@ -9,6 +9,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
 from registry.imports.archive import WorkbookArchive
+from registry.imports.fastsheet import FastSheetReader
 from registry.imports.limits import DEFAULT_LIMITS
 from registry.imports.reading import _text, open_table
 from registry.imports.sheet import SheetReader
@@ -17,8 +18,13 @@ from tests.import_files import HEADER, good
 
 
 def ours(path: Path) -> dict[int, list[str]]:
+    """The rows as the expat reader gives them, and the same from the scanning reader."""
     with WorkbookArchive(path, DEFAULT_LIMITS) as archive:
-        return {number: [_text(v) for v in values] for number, values in SheetReader(archive, DEFAULT_LIMITS).rows()}
+        expat = {number: [_text(v) for v in values] for number, values in SheetReader(archive, DEFAULT_LIMITS).rows()}
+    with WorkbookArchive(path, DEFAULT_LIMITS) as archive:
+        scanned = {number: [_text(v) for v in values] for number, values in FastSheetReader(archive, DEFAULT_LIMITS).rows()}
+    assert scanned == expat
+    return expat
 
 
 def openpyxl_reads(path: Path) -> dict[int, list[str]]:
@@ -126,3 +132,65 @@ def test_the_header_is_row_1_and_the_rows_keep_their_numbers(tmp_path: Path) -> 
     book.save(path)
     with open_table(path, "xlsx") as table:
         assert [row.number for row in table.rows] == [5]
+
+
+def scanned_only(path: Path) -> dict[int, list[str]]:
+    """The rows from the scan alone (raises fastsheet.Unusual where it would hand over)."""
+    with WorkbookArchive(path, DEFAULT_LIMITS) as archive:
+        return {n: [_text(v) for v in values] for n, values in FastSheetReader(archive, DEFAULT_LIMITS)._scanned()}
+
+
+def test_what_openpyxl_and_excel_write_is_scanned_without_handing_over(tmp_path: Path) -> None:
+    from openpyxl import Workbook as Book
+
+    for write_only in (False, True):
+        book = Book(write_only=write_only)
+        sheet = book.create_sheet("data") if write_only else book.active
+        sheet.append(HEADER)
+        sheet.append(good(1, full_name="Sok & Sons <1>", business_name=' "quoted" \'x\' '))
+        sheet.append(good(2, full_name="ស្រី ពៅ", business_name="line\r\nbreak"))
+        sheet.append([1.5, 2, True, datetime(2024, 1, 2), None, "  "])
+        path = tmp_path / f"scan-{write_only}.xlsx"
+        book.save(path)
+        assert scanned_only(path) == ours(path)
+    assert ours(path)[3][1] == "ស្រី ពៅ" and ours(path)[2][1] == "Sok & Sons <1>"
+
+
+def test_the_scan_hands_over_what_it_does_not_know_and_no_row_is_lost_or_repeated(tmp_path: Path) -> None:
+    import pytest
+
+    from registry.imports.errors import UnusableFile
+    from registry.imports.fastsheet import Unusual
+
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>v{r}</t></is></c></row>' for r in range(1, 2000))
+    formula = '<row r="2000"><c r="A2000"><f>1+1</f><v>2</v></c></row>'
+    later = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2001, 2100))
+    path = tmp_path / "formula-late.xlsx"
+    path.write_bytes(workbook(f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>{rows}{formula}{later}</sheetData></worksheet>'))
+    with pytest.raises(Unusual):
+        scanned_only(path)
+    read = ours(path)
+    assert list(read) == list(range(1, 2100)) and read[2000] == ["2"] and read[2099] == ["2099"]
+    for sheet, reason in [
+        (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&e;</t></is></c></row></sheetData></worksheet>', "DTD"),
+        (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&e;</t></is></c></row></sheetData></worksheet>', "XML line"),
+        (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a\x01b</t></is></c></row></sheetData></worksheet>', "XML line"),
+        (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData><row r="2"><c r="A2"><v>1</v></c></row><row r="2"><c r="A2"><v>1</v></c></row></sheetData></worksheet>', "row 2"),
+        (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="B1"><v>1</v></c><c r="A1"><v>1</v></c></row></sheetData></worksheet>', "row 1"),
+    ]:
+        path.write_bytes(workbook(sheet))
+        with pytest.raises(UnusableFile, match=reason), WorkbookArchive(path, DEFAULT_LIMITS) as archive:
+            list(FastSheetReader(archive, DEFAULT_LIMITS).rows())
+
+
+def test_shared_strings_as_excel_writes_them_are_scanned_too(tmp_path: Path) -> None:
+    strings = [*HEADER, "ស្រី ពៅ", "Sok & Sons"]
+    header = "".join(f'<c r="{chr(65 + i)}1" t="s"><v>{i}</v></c>' for i in range(len(HEADER)))
+    row = (f'<c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>{len(HEADER)}</v></c><c r="C2" s="0"><v>12.5</v></c>'
+           f'<c r="E2" t="s"><v>{len(HEADER) + 1}</v></c><c r="F2" t="b"><v>1</v></c>')
+    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}"><dimension ref="A1:M2"/>'
+             f'<sheetData><row r="1" spans="1:13">{header}</row><row r="2" spans="1:13">{row}</row></sheetData></worksheet>')
+    path = tmp_path / "excel-shared.xlsx"
+    path.write_bytes(workbook(sheet, shared_strings=strings))
+    assert scanned_only(path) == ours(path)
+    assert ours(path)[2] == ["category", "ស្រី ពៅ", "12.5", "", "Sok & Sons", "TRUE"]

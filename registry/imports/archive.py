@@ -1,4 +1,5 @@
-"""An XLSX is a zip archive: open it without trusting what it says about itself.
+"""An XLSX, an ODS and a zipped CSV are zip archives: open them without trusting what they
+say about themselves.
 
 Entries are checked by name (nothing absolute, no `..`, no duplicates), by kind (stored or
 deflated, not encrypted) and by number. Sizes the archive declares only ever refuse a file
@@ -8,6 +9,7 @@ its header says.
 """
 from __future__ import annotations
 
+import io
 import re
 import zlib
 import zipfile
@@ -34,8 +36,9 @@ ENCRYPTED = N_("The workbook is encrypted. Save it again without a password, the
 class _Meter:
     """Decompressed bytes left for the whole archive: the smaller of the cap and the ratio."""
 
-    def __init__(self, limits: ReadLimits, packed_bytes: int) -> None:
+    def __init__(self, limits: ReadLimits, packed_bytes: int, messages: "Archive") -> None:
         self.limits = limits
+        self.messages = messages
         self.total_left = limits.unpacked_bytes
         self.ratio_left = limits.unpack_ratio * packed_bytes + limits.unpack_allowance
 
@@ -43,15 +46,16 @@ class _Meter:
         self.total_left -= count
         self.ratio_left -= count
         if self.ratio_left < 0:
-            raise UnusableFile(ZIP_BOMB)
+            raise UnusableFile(self.messages.zip_bomb)
         if self.total_left < 0:
-            raise UnusableFile(TOO_BIG, mb=self.limits.unpacked_bytes // MiB)
+            raise UnusableFile(self.messages.too_big, mb=self.limits.unpacked_bytes // MiB)
 
 
-class MeteredPart:
+class MeteredPart(io.RawIOBase):
     """One part's decompressed stream; each read counts against the part's and the archive's limits."""
 
     def __init__(self, raw: IO[bytes], meter: _Meter) -> None:
+        super().__init__()
         self._raw = raw
         self._meter = meter
         self._left = meter.limits.part_bytes
@@ -65,12 +69,22 @@ class MeteredPart:
             raise UnusableFile(DAMAGED, reason=type(error).__name__) from None
         self._left -= len(data)
         if self._left < 0:
-            raise UnusableFile(TOO_BIG, mb=self._meter.limits.part_bytes // MiB)
+            raise UnusableFile(self._meter.messages.too_big, mb=self._meter.limits.part_bytes // MiB)
         self._meter.spend(len(data))
         return data
 
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """For io.BufferedReader (a zipped text table is read as text, through a meter)."""
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
     def close(self) -> None:
         self._raw.close()
+        super().close()
 
     def __enter__(self) -> "MeteredPart":
         return self
@@ -79,20 +93,30 @@ class MeteredPart:
         self.close()
 
 
-class WorkbookArchive:
-    """The zip archive of an XLSX, its entries checked; parts are read through a meter."""
+class Archive:
+    """A zip archive, its entries checked; parts are read through a meter. Subclasses name
+    the part their kind of file must hold and the words its refusals use."""
+
+    required: str | None = None  # a part the archive must hold to be this kind of file
+    not_ours = N_("The file is named .zip but is not a zip archive. Make the zip again, or upload the CSV itself.")
+    zip_bomb = N_("The zip file unpacks to far more data than it holds (a zip bomb?). It was not opened.")
+    too_big = N_("The zip file unpacks to more than %(mb)s MB, more than an import may read. Split the table into smaller files and upload them one by one.")
 
     def __init__(self, path: Path, limits: ReadLimits) -> None:
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-            raise UnusableFile(NOT_A_WORKBOOK) from None
+            raise UnusableFile(self.not_ours) from None
         try:
-            self.names = _checked_names(self._zip.infolist(), limits)
+            self.names = _checked_names(self._zip.infolist(), limits, self)
         except BaseException:
             self._zip.close()
             raise
-        self._meter = _Meter(limits, path.stat().st_size)
+        self._meter = _Meter(limits, path.stat().st_size, self)
+
+    def size_of(self, name: str) -> int:
+        """What the archive declares a part unpacks to (an estimate only: reads are metered)."""
+        return self._zip.getinfo(name).file_size
 
     def open(self, name: str) -> MeteredPart:
         try:
@@ -125,7 +149,25 @@ class WorkbookArchive:
         self.close()
 
 
-def _checked_names(entries: list[zipfile.ZipInfo], limits: ReadLimits) -> list[str]:
+class WorkbookArchive(Archive):
+    """The zip archive of an XLSX."""
+
+    required = WORKBOOK
+    not_ours = NOT_A_WORKBOOK
+    zip_bomb = ZIP_BOMB
+    too_big = TOO_BIG
+
+
+class SpreadsheetArchive(Archive):
+    """The zip archive of an OpenDocument spreadsheet (.ods)."""
+
+    required = "content.xml"
+    not_ours = N_("The file is named .ods but is not an OpenDocument spreadsheet. Save it again as .ods, .xlsx or CSV UTF-8.")
+    zip_bomb = ZIP_BOMB
+    too_big = TOO_BIG
+
+
+def _checked_names(entries: list[zipfile.ZipInfo], limits: ReadLimits, kind: Archive) -> list[str]:
     if len(entries) > limits.parts:
         raise UnusableFile(TOO_MANY_PARTS, limit=limits.parts)
     names: list[str] = []
@@ -142,14 +184,14 @@ def _checked_names(entries: list[zipfile.ZipInfo], limits: ReadLimits) -> list[s
         if entry.flag_bits & 0x1:
             raise UnusableFile(ENCRYPTED)
         if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise UnusableFile(NOT_A_WORKBOOK)
+            raise UnusableFile(kind.not_ours)
         # What the archive declares can only refuse it sooner; the meter counts real bytes.
         declared += entry.file_size
         if entry.file_size > limits.part_bytes:
-            raise UnusableFile(TOO_BIG, mb=limits.part_bytes // MiB)
+            raise UnusableFile(kind.too_big, mb=limits.part_bytes // MiB)
         if declared > limits.unpacked_bytes:
-            raise UnusableFile(TOO_BIG, mb=limits.unpacked_bytes // MiB)
+            raise UnusableFile(kind.too_big, mb=limits.unpacked_bytes // MiB)
         names.append(name)
-    if WORKBOOK not in seen:
-        raise UnusableFile(NOT_A_WORKBOOK)
+    if kind.required is not None and kind.required not in seen:
+        raise UnusableFile(kind.not_ours)
     return names

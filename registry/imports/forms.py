@@ -9,7 +9,8 @@ from wtforms.validators import InputRequired
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("File (.csv or .xlsx)"), validators=[FileRequired(_l("Choose a .csv or .xlsx file."))])
+    file = FileField(_l("File (.csv, .txt, .zip with one CSV, .xlsx, .xls or .ods)"),
+                     validators=[FileRequired(_l("Choose a .csv, .txt, .zip, .xlsx, .xls or .ods file."))])
     consent = BooleanField(
         _l("The people in this file agreed to be registered, after hearing what their details are used for."),
         validators=[InputRequired(_l("Confirm that the people in the file consented, or the file cannot be imported."))],

@@ -19,7 +19,7 @@ from registry.i18n import N_
 from registry.imports.errors import UnusableFile
 from registry.imports.limits import MiB, ReadLimits
 from registry.imports.mapping_rules import Mapping, Unmatched, needs_mapping, survey_file
-from registry.imports.reading import detect_format, open_table, read_header
+from registry.imports.reading import detect_format, open_table
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class Inspection:
     legacy_font: legacy_font.Finding | None = None  # the names look typed in a Limon/ABC font
     # Columns or coded values that are not ours: staff match them first (imports.mapping_rules)
     unmatched: Unmatched | None = None
+    sheet_name: str | None = None  # the sheet a workbook is read from
 
 
 def limit_this_process(limits: ReadLimits, cpu_seconds: int | None = None) -> None:
@@ -64,9 +65,11 @@ def _inspect(path: str, filename: str, limits: ReadLimits, mapping: Mapping | No
         lacking = needs_mapping(survey)
         if lacking:
             return Inspection(file_format, survey.header, [], survey.estimated_rows, unmatched=lacking)
-    header, columns, unknown, estimate = read_header(Path(path), file_format, limits, mapping)
+    with open_table(Path(path), file_format, limits, mapping) as table:
+        header, columns, unknown, estimate, sheet = (
+            table.header, table.columns, table.unknown_columns, table.estimated_rows, table.sheet_name)
     finding = _legacy_font(Path(path), file_format, limits, columns.get("full_name"))
-    return Inspection(file_format, header, unknown, estimate, finding)
+    return Inspection(file_format, header, unknown, estimate, finding, sheet_name=sheet)
 
 
 def _survey(path: str, file_format: str, limits: ReadLimits) -> Any:

@@ -38,6 +38,7 @@ class ReadLimits:
     parts: int = 1000  # entries in the archive (a workbook has a dozen, a few hundred with images)
     columns: int = 500  # cells in a row, the header included
     cell_chars: int = 2000  # characters in a cell
+    xls_bytes: int = 64 * MiB  # an .xls file (uncompressed; 65,536 rows of the template take ~10 MB)
     child_memory_bytes: int = 1024 * MiB  # address space of the checking and reading processes
     check_seconds: int = 20  # wall-clock time for the up-front check of a file
 

@@ -103,6 +103,7 @@ def confirm_mapping(session: Session, batch: ImportBatch, mapping: Mapping, *, m
         raise LegacyFontText(LEGACY_FONT, suspect=finding.suspect, looked_at=finding.looked_at,
                              rows=legacy_font.row_list(finding.rows))
     batch.header, batch.unknown_columns, batch.total_rows = checked.header, checked.unknown_columns, checked.estimated_rows
+    batch.sheet_name = checked.sheet_name
     batch.mapping_id, batch.mapping_applied = mapping_id, mapping.as_json()
     batch.status = "queued"
     session.flush()

@@ -27,6 +27,9 @@ STOPPED = N_("The import stopped unexpectedly after row %(row)s. Resume it to co
 FILE_GONE = N_("The file of this import is no longer kept: files are deleted once their import has ended. Upload the file again.")
 
 
+FILE_FORMATS = ("csv", "zip", "xlsx", "xls", "ods")  # as reading.FORMATS names them
+
+
 class ImportBatch(db.Model):  # type: ignore[name-defined]
     """One uploaded file: who, when, what, and how far its import has got."""
 
@@ -39,7 +42,8 @@ class ImportBatch(db.Model):  # type: ignore[name-defined]
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(Integer)
-    file_format: Mapped[str] = mapped_column(String(4))
+    file_format: Mapped[str] = mapped_column(String(4))  # reading.FORMATS
+    sheet_name: Mapped[str | None] = mapped_column(String(100))  # the sheet a workbook was read from
     stored_path: Mapped[str] = mapped_column(String(1024))
     header: Mapped[list[str]] = mapped_column(JSON)
     unknown_columns: Mapped[list[str]] = mapped_column(JSON)
@@ -68,7 +72,7 @@ class ImportBatch(db.Model):  # type: ignore[name-defined]
 
     __table_args__ = (
         CheckConstraint(one_of("status", STATUSES), name="status"),
-        CheckConstraint(one_of("file_format", ("csv", "xlsx")), name="file_format"),
+        CheckConstraint(one_of("file_format", FILE_FORMATS), name="file_format"),
         CheckConstraint("rows = imported + duplicates + rejected", name="counts_add_up"),
     )
 

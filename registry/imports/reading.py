@@ -1,8 +1,11 @@
-"""Reading outreach files: CSV (UTF-8, Excel/LibreOffice) and XLSX, streamed row by row.
+"""Reading outreach files: CSV (UTF-8, UTF-16, Excel/LibreOffice/Kobo), a zipped CSV (ODK
+Central), XLSX streamed row by row, and XLS and ODS (python-calamine).
 
 Every read is bounded by `ReadLimits`: a CSV row is measured while its lines are read
-(before the csv module splits it), an XLSX through `archive` and `sheet`; a header or a row
-with too many columns, or a cell that is too long, stops the file with a reason.
+(before the csv module splits it), an XLSX or a zip through `archive` and `sheet`, an XLS or
+ODS through `spreadsheets`; a header or a row with too many columns, or a cell that is too
+long, stops the file with a reason. A workbook with several sheets is read from the one
+whose header row names the most of our fields (the first on a tie).
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from typing import IO, Any, Iterator
 
 from registry.actors import fields
 from registry.i18n import N_
-from registry.imports.archive import WorkbookArchive
+from registry.imports import zipped
+from registry.imports.archive import Archive, SpreadsheetArchive, WorkbookArchive
 from registry.imports.errors import CELL_TOO_LONG, ROW_TOO_LONG, UnusableFile, too_wide
 from registry.imports.headers import columns_of, normalise_header  # header recognition lives there
 from registry.imports.limits import DEFAULT_LIMITS, ReadLimits
@@ -30,6 +34,10 @@ SNIFF_BYTES = 64 * 1024
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 DELIMITERS = (",", ";", "\t")
 FORMULA_MARKER = re.compile(r"'(?=[=+\-@\t\r])")
+WORKBOOK_FORMATS = ("xlsx", "xls", "ods")
+FORMATS = ("csv", "zip", *WORKBOOK_FORMATS)
+NOT_XLS = N_("The file is named .xls but is not an Excel 97-2003 workbook. Save it again as .xlsx or CSV UTF-8.")
+UNKNOWN_FORMAT = N_("Only .csv, .txt and .tsv (tab-separated) files, a .zip holding one of them, and .xlsx, .xls and .ods workbooks can be imported.")
 EMPTY_FIRST_ROW = N_("The file is empty, or its first row is blank. Put the column names in row 1.")
 csv.field_size_limit(1024 * 1024)  # above any row ReadLimits lets through: the row meter speaks first
 
@@ -48,14 +56,16 @@ class Table:
     unknown_columns: list[str]
     estimated_rows: int | None
     rows: Iterator[SourceRow]
+    sheet_name: str | None = None  # the sheet read, for a workbook
 
 
 def detect_format(path: Path, filename: str, limits: ReadLimits = DEFAULT_LIMITS) -> str:
-    """'csv' or 'xlsx', by the file's name and by its content, which must agree.
+    """One of FORMATS, by the file's name and by its content, which must agree.
 
-    A workbook is unpacked here to its last byte (within the limits, keeping nothing), so a
-    zip bomb or a damaged part is refused before any row is read."""
-    suffix = Path(filename).suffix.lower()
+    An archive (XLSX, ODS, zip) is unpacked here to its last byte (within the limits,
+    keeping nothing), so a zip bomb or a damaged part is refused before any row is read."""
+    name = filename.lower()
+    suffix = Path(name).suffix
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if suffix == ".xlsx":
@@ -64,18 +74,46 @@ def detect_format(path: Path, filename: str, limits: ReadLimits = DEFAULT_LIMITS
         with WorkbookArchive(path, limits) as archive:
             archive.verify()
         return "xlsx"
+    if suffix == ".ods":
+        if not head.startswith(b"PK\x03\x04"):
+            raise UnusableFile(SpreadsheetArchive.not_ours)
+        with SpreadsheetArchive(path, limits) as archive:
+            archive.verify()
+        return _opened_by_calamine(path, "ods", limits)
+    if suffix == ".xls":
+        if not head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise UnusableFile(NOT_XLS)
+        return _opened_by_calamine(path, "xls", limits)
+    if suffix == ".zip":
+        if not head.startswith(b"PK\x03\x04"):
+            raise UnusableFile(Archive.not_ours)
+        head = zipped.verify(path, limits, SNIFF_BYTES)
+        _check_text(head, complete=len(head) < SNIFF_BYTES)
+        return "zip"
     if suffix in TEXT_SUFFIXES:
         if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
             raise UnusableFile(N_("The file is named .csv but is a spreadsheet. Upload it as .xlsx, or save it as CSV UTF-8."))
-        encoding = text_encoding(head)
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < SNIFF_BYTES)
-        except UnicodeDecodeError:
-            if encoding == "utf-16":
-                raise UnusableFile(N_("The file says it is UTF-16 text but cannot be read as such. Save it again as “CSV UTF-8”.")) from None
-            raise UnusableFile(N_("The file is not UTF-8 text. Save it again as “CSV UTF-8”.")) from None
+        _check_text(head, complete=len(head) < SNIFF_BYTES)
         return "csv"
-    raise UnusableFile(N_("Only .csv, .txt (tab-separated) and .xlsx files can be imported."))
+    raise UnusableFile(UNKNOWN_FORMAT)
+
+
+def _check_text(head: bytes, complete: bool) -> None:
+    """The first bytes of a text table decode in the encoding they announce."""
+    encoding = text_encoding(head)
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
+    except UnicodeDecodeError:
+        if encoding == "utf-16":
+            raise UnusableFile(N_("The file says it is UTF-16 text but cannot be read as such. Save it again as “CSV UTF-8”.")) from None
+        raise UnusableFile(N_("The file is not UTF-8 text. Save it again as “CSV UTF-8”.")) from None
+
+
+def _opened_by_calamine(path: Path, file_format: str, limits: ReadLimits) -> str:
+    from registry.imports import spreadsheets
+
+    spreadsheets.worksheet_names(spreadsheets.open_book(path, file_format, limits))
+    return file_format
 
 
 def text_encoding(head: bytes) -> str:
@@ -107,6 +145,34 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def header_score(header: list[str], mapping: Any = None) -> int:
+    """How well a header row names our fields: the fields it has, or -1 when it is unusable."""
+    try:
+        columns, _unknown = _columns(header, mapping)
+    except UnusableFile:
+        return -1
+    return len(columns)
+
+
+def best_sheet(headers: list[list[str]], mapping: Any = None) -> int:
+    """The sheet to read: the one whose header names the most of our fields, the first on a tie
+    (KoboToolbox puts repeat groups on sheets of their own)."""
+    scores = [header_score(h, mapping) for h in headers]
+    return scores.index(max(scores))
+
+
+def _header_cells(values: list[Any] | None) -> list[str]:
+    header = [_text(h) for h in values or []]
+    while header and not header[-1].strip():
+        header.pop()
+    return header
+
+
+def _columns(header: list[str], mapping: Any) -> tuple[dict[str, int], list[str]]:
+    """columns_of, through the column map staff confirmed when there is one."""
+    return columns_of(header) if mapping is None else mapping.columns(header)
+
+
 def _shaped(number: int, cells: list[str], width: int) -> SourceRow | None:
     """The row cut or padded to the header's width (surplus kept when it holds something)."""
     if not "".join(cells).strip():
@@ -132,16 +198,19 @@ class _RowTooLong(Exception):
         self.wide = wide  # so many separators that the row must have too many cells
 
 
-def _metered_lines(fh: IO[str], used: list[int], limits: ReadLimits) -> Iterator[str]:
-    """Lines for csv.reader; `used[0]` counts the characters of the row being read (the
-    reader of the rows resets it), so no row grows past `limits.row_chars` in memory."""
+def _metered_lines(fh: IO[str], used: list[int], limits: ReadLimits, first: str) -> Iterator[str]:
+    """Lines for csv.reader, `first` (already read) first; `used[0]` counts the characters of
+    the row being read (the reader of the rows resets it), so no row grows past
+    `limits.row_chars` in memory."""
     most = limits.row_chars
     readline = fh.readline
-    while line := readline(most + 1):
+    line = first
+    while line:
         used[0] += len(line)
         if used[0] > most:
             raise _RowTooLong(wide=line.count(",") >= limits.columns)
         yield line
+        line = readline(most + 1)
 
 
 def _checked_cells(cells: list[str], number: int, limits: ReadLimits) -> list[str]:
@@ -163,7 +232,8 @@ def _too_long(error: _RowTooLong, number: int, limits: ReadLimits) -> UnusableFi
 
 @contextmanager
 def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS, mapping: Any = None) -> Iterator[Table]:
-    """The file's header and a stream of its non-blank rows (memory stays flat).
+    """The file's header and a stream of its non-blank rows (memory stays flat, but for an
+    XLS or ODS sheet, which calamine holds whole).
 
     `mapping` (imports.mapping_rules.Mapping), when staff confirmed one, says which field each
     header cell is: its `columns(header)` renames the cells, then calls columns_of."""
@@ -171,38 +241,94 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
         with path.open("rb") as raw:
             encoding = text_encoding(raw.read(4))
         with path.open("r", encoding=encoding, newline="") as fh:
-            first_line = fh.readline(limits.row_chars + 1)
-            fh.seek(0)
-            used = [0]
-            reader = csv.reader(_metered_lines(fh, used, limits), delimiter=delimiter_of(first_line))
-            try:
-                header = [_text(h) for h in next(reader, [])]
-            except _RowTooLong as error:
-                raise _too_long(error, 1, limits) from None
-            except (csv.Error, UnicodeDecodeError) as error:
-                raise UnusableFile(N_("The first row cannot be read: %(reason)s"), reason=str(error)[:120]) from None
-            header = _checked_cells(header, 1, limits)
-            used[0] = 0
-            if not any(h.strip() for h in header):
-                raise UnusableFile(EMPTY_FIRST_ROW)
-            columns, unknown = columns_of(header) if mapping is None else mapping.columns(header)
-            estimate = max(_count_lines(path) - 1, 0)
-            yield Table(header, columns, unknown, estimate, _csv_rows(reader, used, len(header), limits))
+            yield _text_table(fh, limits, lambda: _count_lines(path), mapping)
         return
-    from registry.imports.sheet import SheetReader  # imports openpyxl's helpers (20 MB): CSV readers go without
+    if file_format == "zip":
+        with Archive(path, limits) as archive, zipped.open_text(archive, text_encoding) as fh:
+            yield _text_table(fh, limits, lambda: zipped.count_lines(path, limits), mapping)
+        return
+    if file_format in ("xls", "ods"):
+        yield _calamine_table(path, file_format, limits, mapping)
+        return
+    # imports openpyxl's helpers (20 MB): CSV readers go without
+    from registry.imports.fastsheet import FastSheetReader as SheetReader
+    from registry.imports.workbook import Workbook
 
     with WorkbookArchive(path, limits) as archive:
-        sheet = SheetReader(archive, limits)
+        book = Workbook(archive, limits)
+        chosen = 0
+        if len(book.sheets) > 1:
+            chosen = best_sheet([_first_row(SheetReader(archive, limits, book, part)) for _name, part in book.sheets], mapping)
+        name, part = book.sheets[chosen]
+        sheet = SheetReader(archive, limits, book, part)
         rows = sheet.rows()
         first = next(rows, None)
-        header = [_text(h) for h in first[1]] if first is not None and first[0] == 1 else []
-        while header and not header[-1].strip():
-            header.pop()
+        header = _header_cells(first[1] if first is not None and first[0] == 1 else None)
         if not header:
             raise UnusableFile(EMPTY_FIRST_ROW)
-        columns, unknown = columns_of(header) if mapping is None else mapping.columns(header)
+        columns, unknown = _columns(header, mapping)
         estimate = max(sheet.last_row - 1, 0) if sheet.last_row else None
-        yield Table(header, columns, unknown, estimate, _xlsx_rows(rows, len(header)))
+        yield Table(header, columns, unknown, estimate, _xlsx_rows(rows, len(header)), name)
+
+
+def _first_row(sheet: Any) -> list[str]:
+    """A sheet's header row, to choose a sheet by (a sheet that cannot be read has none)."""
+    rows = sheet.rows()
+    try:
+        first = next(rows, None)
+    except UnusableFile:
+        return []
+    finally:
+        rows.close()
+    return _header_cells(first[1] if first is not None and first[0] == 1 else None)
+
+
+def _text_table(fh: IO[str], limits: ReadLimits, count_lines: Any, mapping: Any = None) -> Table:
+    """A text table's header (its delimiter detected) and its rows, as the lines are read."""
+    used = [0]
+    try:
+        first_line = fh.readline(limits.row_chars + 1)
+        reader = csv.reader(_metered_lines(fh, used, limits, first_line), delimiter=delimiter_of(first_line))
+        header = [_text(h) for h in next(reader, [])]
+    except _RowTooLong as error:
+        raise _too_long(error, 1, limits) from None
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise UnusableFile(N_("The first row cannot be read: %(reason)s"), reason=str(error)[:120]) from None
+    header = _checked_cells(header, 1, limits)
+    used[0] = 0
+    if not any(h.strip() for h in header):
+        raise UnusableFile(EMPTY_FIRST_ROW)
+    columns, unknown = _columns(header, mapping)
+    estimate = max(count_lines() - 1, 0)
+    return Table(header, columns, unknown, estimate, _csv_rows(reader, used, len(header), limits))
+
+
+def _calamine_table(path: Path, file_format: str, limits: ReadLimits, mapping: Any = None) -> Table:
+    from registry.imports import spreadsheets
+
+    book = spreadsheets.open_book(path, file_format, limits)
+    names = spreadsheets.worksheet_names(book)
+    sheets = [spreadsheets.open_sheet(book, name) for name in names]
+    chosen = 0
+    if len(sheets) > 1:
+        chosen = best_sheet([_first_row_of(spreadsheets.sheet_rows(s, limits)) for s in sheets], mapping)
+    rows = spreadsheets.sheet_rows(sheets[chosen], limits)
+    first = next(rows, None)
+    header = _header_cells(first[1] if first is not None and first[0] == 1 else None)
+    if not header:
+        raise UnusableFile(EMPTY_FIRST_ROW)
+    columns, unknown = _columns(header, mapping)
+    last = spreadsheets.last_row(sheets[chosen])
+    del sheets
+    return Table(header, columns, unknown, max(last - 1, 0) if last else None, _xlsx_rows(rows, len(header)), names[chosen])
+
+
+def _first_row_of(rows: Iterator[tuple[int, list[Any]]]) -> list[str]:
+    try:
+        first = next(rows, None)
+    except UnusableFile:
+        return []
+    return _header_cells(first[1] if first is not None and first[0] == 1 else None)
 
 
 def _csv_rows(reader: Any, used: list[int], width: int, limits: ReadLimits) -> Iterator[SourceRow]:
@@ -233,7 +359,7 @@ def _csv_rows(reader: Any, used: list[int], width: int, limits: ReadLimits) -> I
 
 def _xlsx_rows(rows: Iterator[tuple[int, list[Any]]], width: int) -> Iterator[SourceRow]:
     for number, values in rows:
-        shaped = _shaped(number, [_text(v) for v in values], width)
+        shaped = _shaped(number, [v if type(v) is str and v[:1] != "'" else _text(v) for v in values], width)
         if shaped is not None:
             yield shaped
 

@@ -102,7 +102,7 @@ def create_batch(
     batch = ImportBatch(
         uploaded_by_id=uploaded_by_id, province_code=province_code, created_at=now,
         filename=Path(filename).name[:255], sha256=sha, size_bytes=path.stat().st_size,
-        file_format=checked.file_format, stored_path=str(path), header=checked.header,
+        file_format=checked.file_format, sheet_name=checked.sheet_name, stored_path=str(path), header=checked.header,
         unknown_columns=checked.unknown_columns, total_rows=checked.estimated_rows,
         same_as_batch_id=earlier, status="mapping" if checked.unmatched else "queued", last_row=1, rows=0,
         imported=0, duplicates=0, rejected=0, seconds_running=0.0,

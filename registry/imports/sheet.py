@@ -1,4 +1,4 @@
-"""The first sheet of an XLSX, read with expat as it is decompressed, every row bounded.
+"""A sheet of an XLSX (the first, or the one chosen), read with expat as it is decompressed, every row bounded.
 
 Not openpyxl's read-only mode: before it gives the first row it scans the whole sheet when
 the sheet has no `<dimension>` (openpyxl itself writes none: 63 s for a million rows), and
@@ -26,11 +26,14 @@ _LETTERS = {chr(65 + i): i + 1 for i in range(26)}
 
 
 class SheetReader:
-    """Rows of the first sheet as (spreadsheet row number, cell values), as openpyxl types them."""
+    """Rows of a sheet (the first unless told) as (spreadsheet row number, cell values), as
+    openpyxl types them."""
 
-    def __init__(self, archive: WorkbookArchive, limits: ReadLimits) -> None:
-        book = Workbook(archive, limits)
-        self._archive, self._sheet, self._limits = archive, book.sheet, limits
+    def __init__(self, archive: WorkbookArchive, limits: ReadLimits, book: Workbook | None = None,
+                 sheet: str | None = None) -> None:
+        book = book or Workbook(archive, limits)
+        self._book = book
+        self._archive, self._sheet, self._limits = archive, sheet or book.sheet, limits
         self._strings = book.strings()
         self._dates, self._durations = book.date_styles()
         self._epoch = book.epoch
@@ -166,19 +169,25 @@ class SheetReader:
             if value is OVERLONG_STRING:
                 raise UnusableFile(CELL_TOO_LONG, row=self._row_number, limit=self._limits.cell_chars)
             return value
-        try:
-            if kind == "n":
-                number: int | float = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
-                if self._style in self._dates:
-                    try:
-                        return from_excel(number, self._epoch, timedelta=self._style in self._durations)
-                    except (OverflowError, ValueError):
-                        return "#VALUE!"
-                return number
-            if kind == "b":
-                return bool(int(text))
-            if kind == "d":
-                return from_ISO8601(text)
-        except (ValueError, TypeError):
-            raise UnusableFile(DAMAGED, reason=f"row {self._row_number}") from None
-        return text  # "str" (a formula's text), "e" (an error such as #N/A)
+        return convert(kind, self._style, text, self._row_number, self._dates, self._durations, self._epoch)
+
+
+def convert(kind: str, style: int, text: str, row: int, dates: frozenset[int], durations: frozenset[int],
+            epoch: Any) -> Any:
+    """A cell's value from its type, style and text (not a shared string), as openpyxl types it."""
+    try:
+        if kind == "n":
+            number: int | float = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
+            if style in dates:
+                try:
+                    return from_excel(number, epoch, timedelta=style in durations)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return number
+        if kind == "b":
+            return bool(int(text))
+        if kind == "d":
+            return from_ISO8601(text)
+    except (ValueError, TypeError):
+        raise UnusableFile(DAMAGED, reason=f"row {row}") from None
+    return text  # "str" (a formula's text), "e" (an error such as #N/A)

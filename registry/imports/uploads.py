@@ -23,7 +23,7 @@ from registry.config import private_folder
 from registry.imports.models import FILE_GONE, ImportBatch
 
 PRIVATE_FILE = 0o600
-SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+SUFFIXES = (".csv", ".tsv", ".txt", ".zip", ".xlsx", ".xls", ".ods")
 ORPHAN_AFTER = timedelta(days=1)
 
 

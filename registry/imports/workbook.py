@@ -52,17 +52,18 @@ def feed(parser: Any, block: bytes, final: bool = False) -> None:
 
 
 class Workbook:
-    """Where the first worksheet, the shared strings and the styles are, and the date system."""
+    """Where the worksheets (in the workbook's order), the shared strings and the styles are,
+    and the date system."""
 
     def __init__(self, archive: WorkbookArchive, limits: ReadLimits) -> None:
         self.archive, self.limits = archive, limits
-        sheet_ids: list[str] = []
+        sheet_ids: list[tuple[str, str]] = []  # (relationship id, sheet name)
         flags = {"date1904": False}
 
         def in_workbook(name: str, attrs: dict[str, str]) -> None:
             local = LOCAL.get(name)
             if local == "sheet":
-                sheet_ids.extend(v for k, v in attrs.items() if k.endswith("}id"))
+                sheet_ids.extend((v, attrs.get("name", "")[:100]) for k, v in attrs.items() if k.endswith("}id"))
             elif local == "workbookPr":
                 flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
 
@@ -76,10 +77,12 @@ class Workbook:
         rels = "xl/_rels/workbook.xml.rels"
         if rels in archive.names:
             feed(parser_for(in_rels), archive.read(rels), final=True)
-        sheets = [targets[i][1] for i in sheet_ids if i in targets and targets[i][0].endswith("/worksheet")]
-        if not sheets or sheets[0] not in archive.names:
+        self.sheets = [(name, targets[i][1]) for i, name in sheet_ids
+                       if i in targets and targets[i][0].endswith("/worksheet") and targets[i][1] in archive.names]
+        if not self.sheets:
             raise UnusableFile(DAMAGED, reason="no worksheet")
-        self.sheet = sheets[0]
+        self.sheet = self.sheets[0][1]
+        self._strings: list[Any] | None = None
         self.shared_strings = next((p for t, p in targets.values() if t.endswith("/sharedStrings") and p in archive.names), None)
         self.styles = next((p for t, p in targets.values() if t.endswith("/styles") and p in archive.names), None)
         self.epoch: datetime = CALENDAR_MAC_1904 if flags["date1904"] else WINDOWS_EPOCH
@@ -90,7 +93,12 @@ class Workbook:
         return "" if name.startswith("..") else name
 
     def strings(self) -> list[Any]:
-        """The shared strings table; one longer than a cell may be is kept as a marker only."""
+        """The shared strings table (read once); one longer than a cell may be is kept as a marker only."""
+        if self._strings is None:
+            self._strings = self._read_strings()
+        return self._strings
+
+    def _read_strings(self) -> list[Any]:
         strings: list[Any] = []
         if self.shared_strings is None:
             return strings
