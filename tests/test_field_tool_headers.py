@@ -1,7 +1,10 @@
 """Exports of KoboToolbox and ODK Central import as our template does: group prefixes, the
 tools' metadata columns, our question labels in Khmer and English as headers, our
 vocabularies' labels as values; the submission id recognises a re-export of the same
-submissions, whatever was edited in it since."""
+submissions, whatever was edited in it since. The same people come from every shape the
+issue names: Kobo's ';' CSV, ODK Central's CSV and its .csv.zip, Kobo's XLSX with Khmer
+question labels, and Kobo's export saved as XLS and as ODS (read from the main sheet, not a
+repeat group's)."""
 from __future__ import annotations
 
 import csv
@@ -24,7 +27,7 @@ from registry.imports.errors import UnusableFile
 from registry.imports.headers import SOURCE_REF, columns_of, field_of, tool_columns
 from registry.imports.submissions import source_reference
 from tests.helpers import upload_file
-from tests.import_files import HEADER, good
+from tests.import_files import HEADER, good, write_csv_zip, write_ods, write_xls
 
 # Four people as the template holds them: codes, ISO dates.
 PEOPLE = [
@@ -38,6 +41,8 @@ UUIDS = ["6f1c0a52-3b7e-4c1a-9d0e-1a2b3c4d5e01", "6f1c0a52-3b7e-4c1a-9d0e-1a2b3c
          "6f1c0a52-3b7e-4c1a-9d0e-1a2b3c4d5e03", "6f1c0a52-3b7e-4c1a-9d0e-1a2b3c4d5e04"]
 GROUP = {"category": "work", "sector": "work", "business_name": "work", "workers": "work",
          "province": "place", "district": "place", "commune": "place"}  # everything else: "person"
+# Kobo puts each repeat group on a sheet of its own: the main sheet is the one with our fields.
+REPEAT = (("household", [["_parent_index", "member_name", "_index"], ["1", "Dara", "1"]]),)
 LABELLED = {"category": vocab.CATEGORIES, "gender": vocab.GENDERS, "sector": vocab.SECTORS}
 
 
@@ -57,9 +62,9 @@ def template_csv(path: Path) -> Path:
     return text_file(path, [HEADER, *([p[h] for h in HEADER] for p in PEOPLE)], encoding="utf-8-sig")
 
 
-def kobo_csv(path: Path, people: list[dict[str, str]] = PEOPLE, uuids: list[str] = UUIDS) -> Path:
-    """KoboToolbox's CSV export: ';', `group/field` headers, English labels as values, its
-    metadata columns before and after the questions."""
+def kobo_rows(people: list[dict[str, str]] = PEOPLE, uuids: list[str] = UUIDS) -> list[list[str]]:
+    """KoboToolbox's export: `group/field` headers, English labels as values, its metadata
+    columns before and after the questions (the header first)."""
     header = ["start", "end", "today", "deviceid", *(f"{GROUP.get(h, 'person')}/{h}" for h in HEADER),
               "meta/instanceID", "_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status",
               "_submitted_by", "__version__", "_tags", "_index"]
@@ -68,11 +73,28 @@ def kobo_csv(path: Path, people: list[dict[str, str]] = PEOPLE, uuids: list[str]
         rows.append(["2026-12-01T09:00:00.000+07:00", "2026-12-01T09:05:00.000+07:00", "2026-12-01",
                      "collect:abc123", *(label(h, person[h], "en") for h in HEADER), f"uuid:{uuid}", str(1000 + index),
                      uuid, "2026-12-01T02:06:00", "", "", "submitted_via_web", "outreach1", "vGq8pX", "", str(index)])
-    return text_file(path, rows, delimiter=";", encoding="utf-8-sig")
+    return rows
 
 
-def odk_central_csv(path: Path) -> Path:
-    """ODK Central's CSV export: `group-field` names, codes as values, `uuid:` instance ids."""
+def kobo_csv(path: Path, people: list[dict[str, str]] = PEOPLE, uuids: list[str] = UUIDS) -> Path:
+    """KoboToolbox's CSV export: ';' separated."""
+    return text_file(path, kobo_rows(people, uuids), delimiter=";", encoding="utf-8-sig")
+
+
+def kobo_xls(path: Path) -> Path:
+    """KoboToolbox's export saved as Excel 97-2003, a repeat group's sheet after the main one."""
+    header, *rows = kobo_rows()
+    return write_xls(path, rows, header, name="registration", sheets=REPEAT)
+
+
+def kobo_ods(path: Path) -> Path:
+    """KoboToolbox's export opened and saved by LibreOffice, the repeat group's sheet first."""
+    header, *rows = kobo_rows()
+    return write_ods(path, rows, header, name="registration", sheets=REPEAT)
+
+
+def odk_central_rows() -> list[list[str]]:
+    """ODK Central's export: `group-field` names, codes as values, `uuid:` instance ids."""
     header = ["SubmissionDate", *(f"{GROUP.get(h, 'person')}-{h}" for h in HEADER), "meta-instanceID", "KEY",
               "SubmitterID", "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status", "ReviewState",
               "DeviceID", "Edits", "FormVersion"]
@@ -80,7 +102,17 @@ def odk_central_csv(path: Path) -> Path:
     for person, uuid in zip(PEOPLE, UUIDS):
         rows.append(["2026-12-01T02:06:00.000Z", *(person[h] for h in HEADER), f"uuid:{uuid}", f"uuid:{uuid}",
                      "5", "outreach1", "0", "0", "", "", "collect:abc123", "0", "2026120101"])
-    return text_file(path, rows)
+    return rows
+
+
+def odk_central_csv(path: Path) -> Path:
+    return text_file(path, odk_central_rows())
+
+
+def odk_central_csv_zip(path: Path) -> Path:
+    """ODK Central's download: the CSV export inside a zip."""
+    header, *rows = odk_central_rows()
+    return write_csv_zip(path, rows, header, inside="registration.csv")
 
 
 def kobo_khmer_xlsx(path: Path) -> Path:
@@ -135,11 +167,14 @@ def newest(app) -> list[tuple]:  # type: ignore[no-untyped-def,type-arg]
             " WHERE import_batch_id = (SELECT max(id) FROM import_batch) ORDER BY source_row")).all()]
 
 
-@pytest.mark.parametrize("shape", ["kobo.csv", "odk-central.csv", "kobo-khmer-labels.xlsx"])
+SHAPES = {"kobo.csv": kobo_csv, "odk-central.csv": odk_central_csv, "kobo-khmer-labels.xlsx": kobo_khmer_xlsx,
+          "odk-central.csv.zip": odk_central_csv_zip, "kobo.xls": kobo_xls, "kobo.ods": kobo_ods}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
 def test_a_field_tool_export_imports_the_same_people_as_the_template(runner, app, tmp_path: Path, from_template,  # type: ignore[no-untyped-def]
                                                                      shape: str) -> None:
-    write = {"kobo.csv": kobo_csv, "odk-central.csv": odk_central_csv, "kobo-khmer-labels.xlsx": kobo_khmer_xlsx}[shape]
-    summary = run_import(runner, write(tmp_path / shape))
+    summary = run_import(runner, SHAPES[shape](tmp_path / shape))
     assert (summary["imported"], summary["duplicates"], summary["rejected"]) == (len(PEOPLE), 0, 0)
     assert newest(app) == from_template
     assert "Ignored columns" not in summary["output"]  # the metadata columns are recognised
@@ -148,6 +183,8 @@ def test_a_field_tool_export_imports_the_same_people_as_the_template(runner, app
         refs = list(db.session.scalars(sa.text(
             "SELECT source_ref FROM actor WHERE import_batch_id = (SELECT max(id) FROM import_batch) ORDER BY source_row")))
     assert refs == UUIDS  # 'uuid:' prefix gone, lower case
+    if shape.endswith((".xls", ".ods")):
+        assert summary["sheet"] == "registration"  # not the repeat group's sheet
 
 
 def test_a_re_export_with_an_edited_value_is_a_duplicate_naming_the_registration(runner, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
