@@ -323,6 +323,7 @@ def test_an_export_imports_every_row_through_the_services(app, tmp_path: Path, n
         batch = run_import(db.session, batch.id)
         assert (batch.status, batch.rows, batch.imported, batch.duplicates, batch.rejected) == (
             "done", len(submissions()), len(submissions()), 0, 0)
+        assert not batch.unknown_columns  # the consent question and the tools' columns are recognised
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportProblem)) == 0
     same_people(app)
 

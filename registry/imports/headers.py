@@ -32,7 +32,11 @@ _RUNS = re.compile(r"[\s\-]+")
 # and the XLSForm metadata questions; compared without case. A header in the `meta` or
 # `formhub` group (meta/instanceID, meta-instanceID, formhub/uuid) is one too, and so is
 # every `_submission_…` column of a Kobo repeat sheet and Central's `__system` group.
+# Our own XLSForm's question that is not a registration field (imports.xlsform asks it; its
+# exports carry it): the person agreed to be registered, which the form already required.
+CONSENT_QUESTION = "consent"
 TOOL_COLUMNS = frozenset(name.casefold() for name in (
+    CONSENT_QUESTION,
     "_id", "_uuid", "_submission_time", "_index", "_parent_index", "_parent_table_name", "_validation_status",
     "_submitted_by", "_notes", "_status", "_tags", "__version__", "_version_", "_attachments", "_geolocation",
     "_xform_id_string", "_duration", "_media_all_received", "_total_media", "_attachment_count",

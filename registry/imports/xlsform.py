@@ -24,9 +24,10 @@ from registry.actors import fields, validation
 from registry.actors.fast_parsing import PHONE_SEPARATORS, kh_phone_pattern
 from registry.i18n import DEFAULT_LOCALE, KHMER_DIGITS, LOCALES, N_, in_every_language, translate
 from registry.spreadsheets import append_xlsx_rows
+from registry.imports.headers import CONSENT_QUESTION
 
 FORM_ID = "registry_registration"
-CONSENT = "consent"  # the consent question's name: also a column of the exports
+CONSENT = CONSENT_QUESTION  # also a column of the exports, which the importer recognises
 YES, NO = "yes", "no"
 # Characters that the Latin and Khmer keyboards type, over which the form repeats the core's
 # rule for names (letters and combining marks, spaces, NAME_PUNCTUATION): Basic Latin,
