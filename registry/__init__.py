@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.staff.views import bp as staff_bp
     from registry.tokens.views import bp as tokens_bp
     from registry.updates.views import bp as updates_bp
+    from registry.web.health import bp as health_bp
 
     app.register_blueprint(registration_bp)
     app.register_blueprint(assisted_bp)
@@ -135,6 +136,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(updates_bp)
     app.register_blueprint(change_requests_bp)
     app.register_blueprint(duplicates_bp)
+    app.register_blueprint(health_bp)
 
 
 def is_api_request() -> bool:
