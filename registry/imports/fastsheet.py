@@ -15,8 +15,8 @@ from typing import Any, Iterator
 
 from registry.imports.archive import DAMAGED
 from registry.imports.errors import CELL_TOO_LONG, UnusableFile, too_wide
-from registry.imports.sheet import _LETTERS, MAX_COLUMN, MAX_ROW, SheetReader, convert
-from registry.imports.workbook import BLOCK, OVERLONG_STRING
+from registry.imports.sheet import MAX_ROW, SheetReader, column_number, convert, shared_string
+from registry.imports.workbook import BLOCK
 
 PREAMBLE_BYTES = 1 << 20  # what may come before <sheetData> (the sheet's views, columns…)
 ROW_BYTES = 4 << 20  # a row's XML held at once: 500 full cells of Khmer text take ~3 MB
@@ -202,23 +202,13 @@ class FastSheetReader(SheetReader):
 
     def _converted(self, kind: str, style: int, text: str, number: int) -> Any:
         if kind == "s":
-            try:
-                value = self._strings[int(text)]
-            except (ValueError, IndexError):
-                raise UnusableFile(DAMAGED, reason=f"row {number}") from None
-            if value is OVERLONG_STRING:
-                raise UnusableFile(CELL_TOO_LONG, row=number, limit=self._limits.cell_chars)
-            return value
+            return shared_string(self._strings, text, number, self._limits)
         if kind == "inlineStr":
             return None  # a <v> in an inline string cell: expat's reader ignores it too
         return convert(kind, style, text, number, self._dates, self._durations, self._epoch)
 
     def _column_number(self, letters: str) -> int:
-        column = 0
-        for ch in letters:
-            column = column * 26 + _LETTERS[ch]
-        if column > MAX_COLUMN:
-            raise UnusableFile(DAMAGED, reason=f"cell {letters}")
+        column = column_number(letters, letters)
         self._column_numbers[letters] = column
         return column
 

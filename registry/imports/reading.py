@@ -258,29 +258,17 @@ def open_table(path: Path, file_format: str, limits: ReadLimits = DEFAULT_LIMITS
         book = Workbook(archive, limits)
         chosen = 0
         if len(book.sheets) > 1:
-            chosen = best_sheet([_first_row(SheetReader(archive, limits, book, part)) for _name, part in book.sheets], mapping)
+            chosen = best_sheet([_first_row_of(SheetReader(archive, limits, book, part).rows()) for _name, part in book.sheets], mapping)
         name, part = book.sheets[chosen]
         sheet = SheetReader(archive, limits, book, part)
         rows = sheet.rows()
         first = next(rows, None)
-        header = _header_cells(first[1] if first is not None and first[0] == 1 else None)
+        header = _header_of(first)
         if not header:
             raise UnusableFile(EMPTY_FIRST_ROW)
         columns, unknown = _columns(header, mapping)
         estimate = max(sheet.last_row - 1, 0) if sheet.last_row else None
         yield Table(header, columns, unknown, estimate, _xlsx_rows(rows, len(header)), name)
-
-
-def _first_row(sheet: Any) -> list[str]:
-    """A sheet's header row, to choose a sheet by (a sheet that cannot be read has none)."""
-    rows = sheet.rows()
-    try:
-        first = next(rows, None)
-    except UnusableFile:
-        return []
-    finally:
-        rows.close()
-    return _header_cells(first[1] if first is not None and first[0] == 1 else None)
 
 
 def _text_table(fh: IO[str], limits: ReadLimits, count_lines: Any, mapping: Any = None) -> Table:
@@ -314,7 +302,7 @@ def _calamine_table(path: Path, file_format: str, limits: ReadLimits, mapping: A
         chosen = best_sheet([_first_row_of(spreadsheets.sheet_rows(s, limits)) for s in sheets], mapping)
     rows = spreadsheets.sheet_rows(sheets[chosen], limits)
     first = next(rows, None)
-    header = _header_cells(first[1] if first is not None and first[0] == 1 else None)
+    header = _header_of(first)
     if not header:
         raise UnusableFile(EMPTY_FIRST_ROW)
     columns, unknown = _columns(header, mapping)
@@ -324,10 +312,20 @@ def _calamine_table(path: Path, file_format: str, limits: ReadLimits, mapping: A
 
 
 def _first_row_of(rows: Iterator[tuple[int, list[Any]]]) -> list[str]:
+    """A sheet's header row, to choose a sheet by (a sheet that cannot be read has none); the
+    rest of the sheet is not read."""
     try:
-        first = next(rows, None)
+        return _header_of(next(rows, None))
     except UnusableFile:
         return []
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
+def _header_of(first: tuple[int, list[Any]] | None) -> list[str]:
+    """The header cells, when the sheet's first row is row 1 (else it has none)."""
     return _header_cells(first[1] if first is not None and first[0] == 1 else None)
 
 

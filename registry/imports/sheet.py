@@ -130,11 +130,7 @@ class SheetReader:
         if column is None:
             if not 0 < len(letters) <= 3 or any(ch not in _LETTERS for ch in letters):
                 raise UnusableFile(DAMAGED, reason=f"cell {ref[:12]}")
-            column = 0
-            for ch in letters:
-                column = column * 26 + _LETTERS[ch]
-            if column > MAX_COLUMN:
-                raise UnusableFile(DAMAGED, reason=f"cell {ref[:12]}")
+            column = column_number(letters, ref)
             self._columns_cache[letters] = column
         return column
 
@@ -162,14 +158,29 @@ class SheetReader:
         if text is None:
             return None
         if kind == "s":
-            try:
-                value = self._strings[int(text)]
-            except (ValueError, IndexError):
-                raise UnusableFile(DAMAGED, reason=f"row {self._row_number}") from None
-            if value is OVERLONG_STRING:
-                raise UnusableFile(CELL_TOO_LONG, row=self._row_number, limit=self._limits.cell_chars)
-            return value
+            return shared_string(self._strings, text, self._row_number, self._limits)
         return convert(kind, self._style, text, self._row_number, self._dates, self._durations, self._epoch)
+
+
+def column_number(letters: str, ref: str) -> int:
+    """A column's number from its letters (A = 1, XFD = 16,384); beyond Excel's last refuses."""
+    column = 0
+    for ch in letters:
+        column = column * 26 + _LETTERS[ch]
+    if column > MAX_COLUMN:
+        raise UnusableFile(DAMAGED, reason=f"cell {ref[:12]}")
+    return column
+
+
+def shared_string(strings: list[Any], text: str, row: int, limits: ReadLimits) -> Any:
+    """The shared string a cell of type "s" points to; a bad index or an overlong one refuses."""
+    try:
+        value = strings[int(text)]
+    except (ValueError, IndexError):
+        raise UnusableFile(DAMAGED, reason=f"row {row}") from None
+    if value is OVERLONG_STRING:
+        raise UnusableFile(CELL_TOO_LONG, row=row, limit=limits.cell_chars)
+    return value
 
 
 def convert(kind: str, style: int, text: str, row: int, dates: frozenset[int], durations: frozenset[int],
