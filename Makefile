@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test migrate translations browser lock clean
+.PHONY: run test test-slow migrate translations browser lock clean
 
 # The locked dependencies, every file checked against its hash; then the project itself
 # (no dependency resolution: the lock is the whole truth).
@@ -35,6 +35,10 @@ run: migrate
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The slow tests: mixed load, faults (a private PostgreSQL cluster, killed workers), scale.
+test-slow: $(STAMP) browser
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root).
 browser:

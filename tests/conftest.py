@@ -1,6 +1,7 @@
 """Fixtures: a real SQLite file per test, or a real PostgreSQL when REGISTRY_TEST_DATABASE_URL is set."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,13 +25,29 @@ from tests.helpers import (
 )
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+BROWSERS = os.environ.get("REGISTRY_TEST_BROWSERS", "1") != "0"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """REGISTRY_TEST_BROWSERS=0 leaves out every test that drives Chromium (.ci/run's second
+    pass, on PostgreSQL: the pages were driven in the first pass, on SQLite)."""
+    if BROWSERS:
+        return
+    driven = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    if driven:
+        config.hook.pytest_deselected(items=driven)
+        items[:] = [item for item in items if item not in driven]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [] if BROWSERS else ["browser tests left out (REGISTRY_TEST_BROWSERS=0)"]
     if POSTGRES_URL:
-        return f"registry database: PostgreSQL ({sa.make_url(POSTGRES_URL).render_as_string(hide_password=True)})"
-    return (
+        return [f"registry database: PostgreSQL ({sa.make_url(POSTGRES_URL).render_as_string(hide_password=True)})", *lines]
+    return [
         "registry database: SQLite files; PostgreSQL NOT tested in this run "
-        "(set REGISTRY_TEST_DATABASE_URL, as .ci/run does)"
-    )
+        "(set REGISTRY_TEST_DATABASE_URL, as .ci/run does)",
+        *lines,
+    ]
 
 
 @pytest.fixture(autouse=True)
