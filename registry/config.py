@@ -100,6 +100,11 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_ENABLED": _flag("REGISTRY_RATELIMIT_ENABLED", True),
         "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 5000)),
         "IMPORT_STALE_SECONDS": int(os.environ.get("REGISTRY_IMPORT_STALE_SECONDS", 60)),
+        # Seconds one write transaction of an import should take (imports/runner.py Writes):
+        # registrations wait behind at most one; 0: a whole chunk per transaction.
+        "IMPORT_WRITE_SECONDS": float(os.environ.get("REGISTRY_IMPORT_WRITE_SECONDS", 0.05)),
+        # How much lower than web requests imports run (nice steps; 0: the same).
+        "IMPORT_NICE": int(os.environ.get("REGISTRY_IMPORT_NICE", 10)),
         # 1: CSV files of at least MIN_ROWS rows are read and validated in a second process
         # while this one writes (2 cores); 0: CSV files are read inline. A workbook is always
         # read in a second process, with a memory limit (imports/runner.py).

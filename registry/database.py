@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeVar
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+
+T = TypeVar("T")
 
 # Execution option of a connection that only reads, for long reads (the duplicate scan): on
 # SQLite its transaction is a plain BEGIN, a snapshot that holds no write lock, so requests go
@@ -74,6 +78,37 @@ def is_unique_violation(error: Exception) -> bool:
     if getattr(original, "sqlstate", None) == "23505":  # psycopg
         return True
     return "UNIQUE constraint failed" in str(original)  # sqlite3
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: the database cancelled one
+# transaction so that others could go on; nothing of it stayed, and running it again is safe.
+RETRYABLE_STATES = frozenset(("40P01", "40001"))
+
+
+def is_retryable(error: Exception) -> bool:
+    """True when the transaction failed only because of how it met others (a deadlock or a
+    serialization failure) and may simply be run again."""
+    original = getattr(error, "orig", error)
+    return getattr(original, "sqlstate", None) in RETRYABLE_STATES
+
+
+def committed(session: Session, work: Callable[[], T], attempts: int = 3) -> T:
+    """Run `work` (which only flushes) and commit; when the database cancelled the transaction
+    as a deadlock victim or a serialization failure, roll back and run it again, at most
+    `attempts` times in all. Any other error propagates with the transaction rolled back."""
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except OperationalError as error:
+            session.rollback()
+            if not is_retryable(error) or attempt == attempts:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
 
 
 def one_of(column: str, values: tuple[str, ...] | list[str]) -> str:

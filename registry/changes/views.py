@@ -30,6 +30,7 @@ from registry.changes.forms import (
     DEACTIVATION_HINTS, DEACTIVATION_LABELS, KIND_HINTS, KINDS, SURVIVORS,
     CorrectionForm, DeactivateForm, MergeForm, ReactivateForm,
 )
+from registry.database import committed
 from registry.extensions import db
 from registry.i18n import N_, current_locale
 from registry.actors.access import actor_or_404, may_see, visible_actor
@@ -181,10 +182,10 @@ class Outcome(NamedTuple):
 
 
 def attempt(change: Callable[[], Any], on_page: Mapping[str, str] | None = None) -> Outcome:
-    """Run one lifecycle operation; a refusal rolls back and comes back as the page's errors
+    """Run one lifecycle operation and commit it; a refusal rolls back and comes back as the page's errors
     (or the conflict to show); outside the account's province is a 404, as everywhere."""
     try:
-        return Outcome(True, change())
+        return Outcome(True, committed(db.session, change))  # run again if chosen as a deadlock's victim
     except lifecycle.ChangeRefused as error:
         db.session.rollback()
         return Outcome(False, errors=_errors(error.errors, on_page))

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
 from queue import Empty
 from pathlib import Path
@@ -18,11 +19,11 @@ from typing import Any, Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry import clock
-from registry.database import PlannerStatistics, is_unique_violation
+from registry.database import PlannerStatistics, is_retryable, is_unique_violation
 from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
 from registry.imports.limits import ReadLimits
@@ -80,13 +81,19 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     The file is read in a worker process with a memory limit (always for a workbook; for
     a CSV of at least IMPORT_PARALLEL_MIN_ROWS rows, so that reading and writing share the
     two cores), or here for a smaller CSV, whose reader is bounded by the limits alone."""
-    config = current_app.config
-    chunk_rows, stale_after = settings()
-    limits = read_limits()
+    _chunk_rows, stale_after = settings()
     known = session.get(ImportBatch, batch_id)
     if known is not None and known.status == "failed" and not known.resumable:
         raise BatchBusy(batch_id)
     claim(session, batch_id, clock.now(), stale_after)
+    with lower_priority(current_app.config["IMPORT_NICE"]):
+        return _run_claimed(session, batch_id)
+
+
+def _run_claimed(session: Session, batch_id: int) -> ImportBatch:
+    config = current_app.config
+    chunk_rows, _stale_after = settings()
+    limits = read_limits()
     batch = session.get(ImportBatch, batch_id, populate_existing=True)
     assert batch is not None
     if batch.started_at is None:
@@ -109,10 +116,11 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
                 checked = _checked_by_worker(batch, columns, chunk_rows, limits, mapping)
                 stack.callback(checked.close)  # stops the worker if storing fails
             statistics = PlannerStatistics(session, "actor")
+            writes = Writes(config["IMPORT_WRITE_SECONDS"], chunk_rows)
             mark = time.perf_counter()
             for chunk in checked:
                 imported = batch.imported
-                _commit_chunk(session, batch, chunk, mark)
+                _commit_chunk(session, batch, chunk, mark, writes)
                 statistics.added_rows(batch.imported - imported)
                 mark = time.perf_counter()
     except UnusableFile as error:
@@ -129,6 +137,28 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     _finish(session, batch, "done", None)  # the rows are the import; staff see it done now
     _queue_duplicates(session, batch_id)
     return batch
+
+
+@contextmanager
+def lower_priority(nice: int) -> Iterator[None]:
+    """Run this thread (and the reader process it starts, which inherits it) `nice` steps
+    below its priority, so that on a busy machine web requests win the CPU from imports.
+    Linux keeps a niceness per thread: in a web worker the requests' threads keep theirs.
+    The priority is raised back afterwards where allowed (root; otherwise the thread, an
+    import's own, stays lower)."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        yield
+        return
+    thread = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, thread)
+    os.setpriority(os.PRIO_PROCESS, thread, min(19, before + nice))
+    try:
+        yield
+    finally:
+        try:
+            os.setpriority(os.PRIO_PROCESS, thread, before)
+        except PermissionError:
+            pass
 
 
 def _queue_duplicates(session: Session, batch_id: int) -> None:
@@ -276,7 +306,51 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
         queue.close()
 
 
-def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> None:
+class Writes:
+    """How many checked rows go into one write transaction: sized so that each holds its
+    locks (on SQLite the database's write lock; on PostgreSQL the identity locks of its
+    people and the tally rows it adds to) for about `target` seconds, whatever the machine,
+    the file and the load. Registrations wait behind at most one such transaction.
+
+    Starts small, then follows the measured seconds per row of the transactions so far
+    (halving or doubling at most per step, so one slow commit cannot swing it far);
+    `target` 0: the whole chunk in one transaction."""
+
+    FIRST = 200
+    FEWEST = 20
+
+    def __init__(self, target: float, most: int) -> None:
+        self.target, self.most = target, most
+        self.size = min(self.FIRST, most) if target > 0 else most
+
+    def slices(self, checked: list[CheckedRow]) -> Iterator[list[CheckedRow]]:
+        start = 0
+        while start < len(checked):
+            part = checked[start:start + self.size]
+            start += len(part)
+            yield part
+
+    def took(self, rows: int, seconds: float) -> None:
+        if self.target <= 0 or rows < self.size or seconds <= 0:
+            return  # a short last slice says little about the rate
+        wanted = int(rows * self.target / seconds)
+        self.size = max(self.FEWEST, min(self.most, wanted, 2 * self.size), self.size // 2)
+
+
+def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float,
+                  writes: Writes | None = None) -> None:
+    """Store a checked chunk in write transactions of `writes`' size, each whole: a killed
+    process leaves whole transactions, and the batch's counts and last row say which."""
+    writes = writes or Writes(0, len(checked))
+    for part in writes.slices(checked):
+        began = time.perf_counter()
+        _commit_rows(session, batch, part, started)
+        ended = time.perf_counter()
+        writes.took(len(part), ended - began)
+        started = ended
+
+
+def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> None:
     for attempt in range(RETRIES):
         try:
             now = clock.now()
@@ -287,10 +361,17 @@ def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow
             return
         except IntegrityError as error:
             # A concurrent registration took one of these people between check and insert:
-            # the whole chunk rolled back; de-duplicate it again.
+            # the whole transaction rolled back; de-duplicate it again.
             session.rollback()
             session.refresh(batch)
             if not is_unique_violation(error) or attempt == RETRIES - 1:
+                raise
+        except OperationalError as error:
+            # A deadlock or serialization failure the database resolved by cancelling us:
+            # nothing of this transaction stayed; do it again (bounded).
+            session.rollback()
+            session.refresh(batch)
+            if not is_retryable(error) or attempt == RETRIES - 1:
                 raise
 
 

@@ -227,6 +227,10 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
             problems.append(_problem(batch, number, marshal.loads(cells), "duplicate",
                                      {"number": match.registration_number, "province": match.province_code}))
 
+    if problems:
+        session.execute(insert(ImportProblem.__table__), problems)
+    # Last, so that the tally rows it adds to (shared with every registration of the day)
+    # stay locked only until the commit that follows.
     insert_actors(
         session,
         [reg for _, reg, _ in new],
@@ -234,8 +238,6 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         import_batch_id=batch.id, source_rows=[number for number, _, _ in new],
         source_refs=[ref for _, _, ref in new],
     )
-    if problems:
-        session.execute(insert(ImportProblem.__table__), problems)
     duplicates = sum(1 for p in problems if p["outcome"] == "duplicate")
     batch.rows += len(checked)
     batch.imported += len(new)

@@ -20,6 +20,7 @@ from registry import areas, clock, vocab
 from registry.actors import proof
 from registry.actors.fields import ERROR_LABELS
 from registry.actors.models import Actor
+from registry.database import committed
 from registry.actors.numbers import format_number, normalise_number
 from registry.actors.normalise import identity_name
 from registry.actors.services import DuplicateRegistration, register_actor
@@ -129,13 +130,17 @@ class Attempt:
         if assisted_by_id is None:
             proof.limit_registration(registration.phone, registration.national_id)
         now = clock.now()
-        try:
+
+        def store() -> Actor:
             actor = register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
                                    assisted_by_id=assisted_by_id)
             duplicates.find_for(db.session, [actor.id], source="registration", now=now)  # the review queue
             if assisted_by_id is not None:
                 audit("actor_registered", subject=f"actor {actor.id}", detail={"channel": channel})
-            db.session.commit()
+            return actor
+
+        try:
+            actor = committed(db.session, store)  # run again if chosen as a deadlock's victim
         except DuplicateRegistration:
             db.session.rollback()
             self.duplicate = True
