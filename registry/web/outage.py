@@ -47,8 +47,11 @@ def unavailable(error: BaseException):  # type: ignore[no-untyped-def]
         db.session.rollback()
     except sa.exc.SQLAlchemyError:  # the connection is already gone: nothing to undo
         pass
-    # The signed-in user cannot be read now: the page shows no staff bar (and never a stale one).
+    # Who is asking cannot be read now: the rest of the request treats the caller as
+    # anonymous — the page shows no staff bar (never a stale one), and the API's after-request
+    # record of a token's use (registry.api.bearer) finds no token to record.
     g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+    g.api_token = None
     log.warning("database unavailable: %s (%s %s)", describe(error), request.method, request.endpoint)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     message = _("The service is briefly unavailable. Nothing was saved. Please try again in a minute.")
