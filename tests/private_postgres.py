@@ -27,6 +27,16 @@ def _tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,6 +52,8 @@ class PrivateCluster:
             pytest.skip("PostgreSQL's initdb/pg_ctl are not installed")
         self.pg_ctl = pg_ctl
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user and (shutil.which("runuser") is None or not _user_exists("postgres")):
+            pytest.skip("running as root without a `postgres` OS user to run initdb as")
         self.folder = Path(tempfile.mkdtemp(prefix="registry-faults-pg-"))
         self.data = self.folder / "data"
         self.port = _free_port()

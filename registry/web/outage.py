@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from registry.database import database_unavailable
@@ -55,8 +55,6 @@ def unavailable(error: BaseException):  # type: ignore[no-untyped-def]
     log.warning("database unavailable: %s (%s %s)", describe(error), request.method, request.endpoint)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     message = _("The service is briefly unavailable. Nothing was saved. Please try again in a minute.")
-    if request.path.startswith("/api/"):
-        from registry import api_error
-
-        return api_error(503, "database", message, headers)
+    if request.path.startswith("/api/"):  # the shape of registry.api_error (the app layer, above this one)
+        return jsonify({"error": {"field": "database", "message": message}}), 503, headers
     return render_template("error.html", title=_("Service briefly unavailable"), message=message), 503, headers
