@@ -2,6 +2,7 @@
 worker SIGKILLed while registrations are in flight. Slow: `make test-slow`."""
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import os
@@ -122,7 +123,7 @@ def register(base: str, n: int) -> str:
     try:
         page = opener.open(base + "/register?lang=en", timeout=60).read().decode()
         token = CSRF.search(page).group(1)  # type: ignore[union-attr]
-    except (OSError, AttributeError):
+    except (OSError, http.client.HTTPException, AttributeError):
         return "no form"  # never sent
     form = valid_form(phone=phone_of(n), full_name=f"Sok {'ABCDEFGHIJKLMNOP'[n % 16]}{'abcdefghij'[n // 16 % 10]}ra")
     body = urllib.parse.urlencode({**form, "csrf_token": token}).encode()
@@ -130,7 +131,7 @@ def register(base: str, n: int) -> str:
         return str(opener.open(base + "/register", data=body, timeout=60).status)
     except urllib.error.HTTPError as error:
         return str(error.code)
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return "dropped"
 
 
