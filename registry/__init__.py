@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import config as config_module
-from registry.database import configure_engine
+from registry.database import configure_engine, engine_options
 from registry.extensions import babel, csrf, db, limiter, login_manager, migrate
 from registry.i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, LOCALES, TRANSLATIONS_DIR, current_locale
 from registry.web.delivery import register_delivery, static_url_path
@@ -77,6 +77,8 @@ def select_locale() -> str:
 def register_extensions(app: Flask) -> None:
     import registry.models  # noqa: F401  (every table on the metadata, for Alembic too)
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
@@ -164,6 +166,10 @@ def register_errorhandlers(app: Flask) -> None:
 
     def page(status: int, title: str, message: str, headers: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
         return render_template("error.html", title=title, message=message), status, dict(headers or {})
+
+    from registry.web.outage import register_outage_handler
+
+    register_outage_handler(app)  # the database out of reach: 503 (registry/web/outage.py)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError):  # type: ignore[no-untyped-def]

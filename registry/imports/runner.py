@@ -19,11 +19,11 @@ from typing import Any, Iterator
 
 from flask import Flask, current_app
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry import clock
-from registry.database import PlannerStatistics, is_retryable, is_unique_violation
+from registry.database import PlannerStatistics, database_unavailable, is_retryable, is_unique_violation
 from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
 from registry.imports.limits import ReadLimits
@@ -35,6 +35,7 @@ from registry.imports.uploads import discard_upload
 
 log = logging.getLogger(__name__)
 RETRIES = 3
+STOP_RECORD_SECONDS = 15  # a restarting PostgreSQL answers again within seconds
 
 
 def settings() -> tuple[int, timedelta]:
@@ -130,7 +131,7 @@ def _run_claimed(session: Session, batch_id: int) -> ImportBatch:
     except Exception:
         session.rollback()
         log.exception("import batch %s stopped", batch_id)
-        _finish(session, batch, "failed", {"message": STOPPED, "params": {"row": batch.last_row}})
+        _record_stop(session, batch, batch_id)
         raise
     batch.total_rows = batch.rows
     batch_id = batch.id  # read before the commit: reading it after would open a transaction
@@ -373,6 +374,26 @@ def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow]
             session.refresh(batch)
             if not is_retryable(error) or attempt == RETRIES - 1:
                 raise
+
+
+def _record_stop(session: Session, batch: ImportBatch, batch_id: int) -> None:
+    """Mark the batch stopped unexpectedly after its last committed row (resumable: the Resume
+    button, `import-actors --resume`, or a job queue's retry calls run_import again).
+
+    When the database itself stopped the run (restarted, unreachable), recording that fails
+    too: try again for up to STOP_RECORD_SECONDS while it comes back. If it does not, the
+    batch stays "running" and is resumable once its heartbeat is stale, as after a crash."""
+    deadline = time.monotonic() + STOP_RECORD_SECONDS
+    while True:
+        try:
+            _finish(session, batch, "failed", {"message": STOPPED, "params": {"row": batch.last_row}})
+            return
+        except DBAPIError as error:
+            session.rollback()
+            if not database_unavailable(error) or time.monotonic() >= deadline:
+                log.warning("import batch %s: its stop could not be recorded (%s)", batch_id, type(error).__name__)
+                return
+            time.sleep(1)
 
 
 def _finish(session: Session, batch: ImportBatch, status: str, failure: dict[str, Any] | None) -> None:
