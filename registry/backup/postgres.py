@@ -31,7 +31,9 @@ RESTORE_OPTIONS = (
 
 def client(url: URL) -> tuple[str, dict[str, str]]:
     """The libpq connection URI without the password, and an environment carrying it."""
-    uri = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    bare = URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                      database=url.database, query=url.query)  # (URL.set(password=None) keeps it)
+    uri = bare.render_as_string(hide_password=False)
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
