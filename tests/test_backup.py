@@ -21,6 +21,7 @@ from registry.actors import lifecycle
 from registry.actors.models import Actor
 from registry.actors.services import register_actor
 from registry.actors.validation import validate_registration
+from registry.backup import archive
 from registry.backup.postgres import client
 from registry.extensions import db
 from tests.helpers import OPEN_APPS, POSTGRES_URL, close_app, csrf_token, make_app, make_user, valid_form
@@ -261,6 +262,28 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(app, runner, tmp_pa
     result = target.test_cli_runner().invoke(args=["restore", str(path)])
     assert result.exit_code == 1 and reason in result.output and "Traceback" not in result.output, result.output
     assert table_counts(target) == {}  # the database is as empty as before
+
+
+def test_a_payload_that_breaks_half_way_leaves_the_database_empty(app, runner, tmp_path, empty_database) -> None:  # type: ignore[no-untyped-def]
+    """A payload cut short *before* its digest was taken (a dump that died, say): the archive
+    checks out, and the restore itself must fail whole (PostgreSQL: one transaction)."""
+    seed(app, runner, tmp_path, rows=20)
+    path = tmp_path / "registry.backup"
+    assert runner.invoke(args=["backup", str(path)]).exit_code == 0
+    with tarfile.open(path) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        name = manifest.pop("payload")["name"]
+        whole = tar.extractfile(name).read()  # type: ignore[union-attr]
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / name).write_bytes(whole[: len(whole) * 2 // 3])
+    broken = tmp_path / "broken.backup"
+    archive.write(broken, manifest, tmp_path / "cut" / name, force=False)
+    assert runner.invoke(args=["check-backup", str(broken)]).exit_code == 0  # its digest is its own
+    target = make_app(empty_database("restore"))
+    result = target.test_cli_runner().invoke(args=["restore", str(broken)])
+    assert result.exit_code == 1 and "nothing was restored" in result.output, result.output
+    assert "Traceback" not in result.output and "Person" not in result.output
+    assert table_counts(target) == {}
 
 
 def test_a_backup_taken_while_people_register_is_consistent(app, runner, tmp_path, empty_database) -> None:  # type: ignore[no-untyped-def]

@@ -64,6 +64,8 @@ def backup_command(path: Path, force: bool, as_json: bool) -> None:
         written = make_backup(db.session, path, head=head, now=now, force=force)
     except BackupRefused as refused:
         raise click.ClickException(str(refused)) from None
+    except OSError as error:  # a full disk, a folder we may not write to
+        raise click.ClickException(f"{error.strerror}: {error.filename or path}") from None
     manifest = written.manifest
     if manifest["revision"] == head:  # the event table as this code knows it
         record(db.session, "backup_made", now=now, subject="database",
@@ -104,6 +106,8 @@ def restore_command(path: Path) -> None:
         restored = restore_backup(db.session, path, head=head, known=_known)
     except BackupRefused as refused:
         raise click.ClickException(str(refused)) from None
+    except OSError as error:
+        raise click.ClickException(f"{error.strerror}: {error.filename or path}") from None
     manifest = restored.manifest
     click.echo(f"Restored {path.name} (made {manifest['made_at']}, {manifest['database']},"
                f" revision {manifest['revision']}) into the empty database")
