@@ -286,6 +286,21 @@ def test_a_payload_that_breaks_half_way_leaves_the_database_empty(app, runner, t
     assert table_counts(target) == {}
 
 
+def test_a_backup_of_the_other_kind_of_database_is_refused(app, runner, tmp_path, empty_database) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "registry.backup"
+    assert runner.invoke(args=["backup", str(path)]).exit_code == 0
+    with tarfile.open(path) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        payload = manifest.pop("payload")["name"]
+        tar.extract(payload, tmp_path / "unpacked", filter="data")
+    other = "sqlite" if POSTGRES_URL else "postgresql"
+    archive.write(tmp_path / "other.backup", {**manifest, "database": other}, tmp_path / "unpacked" / payload, force=False)
+    target = make_app(empty_database("restore"))
+    refused = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "other.backup")])
+    assert refused.exit_code == 1 and f"this is a {other} backup" in refused.output, refused.output
+    assert table_counts(target) == {}
+
+
 def test_a_backup_taken_while_people_register_is_consistent(app, runner, tmp_path, empty_database) -> None:  # type: ignore[no-untyped-def]
     rows = known_rows(2000)
     assert runner.invoke(args=["import-actors", str(write_csv(tmp_path / "people.csv", rows))]).exit_code == 0

@@ -113,6 +113,8 @@ def restore_backup(session: Session, path: Path, *, head: str, known: Callable[[
         if made_at is not None and not known(made_at):
             raise BackupRefused(f"the backup is at revision {made_at}, which this code does not know:"
                                 " it was made by a newer version of the registry; restore it with that version")
+        if engine.dialect.name == "sqlite" and not _sqlite_file(engine).parent.is_dir():
+            raise BackupRefused(f"{_sqlite_file(engine).parent}: no such folder for the SQLite database")
         refuse_unless_empty(engine)
         if engine.dialect.name == "postgresql":
             archive.check_payload(backup)  # whole and unchanged before pg_restore reads a byte
