@@ -13,6 +13,7 @@ from sqlalchemy import select
 from registry import clock
 from registry.actors.commands import actors
 from registry.actors.erasure_commands import purge_command
+from registry.backup.commands import backup_command, check_backup_command, restore_command
 from registry.duplicates.commands import find_duplicates_command
 from registry.record_export import commands as _record_export_commands  # noqa: F401  (adds `actors export`)
 from registry.records import commands as _record_commands  # noqa: F401  (adds `actors find` and `actors show`)
@@ -291,4 +292,5 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
             rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
-            revoke_token_command, actors, purge_command, verification_keys_command, find_duplicates_command]
+            revoke_token_command, actors, purge_command, verification_keys_command, find_duplicates_command,
+            backup_command, restore_command, check_backup_command]

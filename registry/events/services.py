@@ -67,6 +67,8 @@ KINDS: dict[str, str] = {
     "import_mapping_saved": N_("Import mapping saved"),
     "import_mapping_applied": N_("Import mapping confirmed for a file"),
     "import_mapping_deleted": N_("Import mapping deleted"),
+    "backup_made": N_("Database backed up"),
+    "backup_restored": N_("Database restored from a backup"),
 }
 
 
