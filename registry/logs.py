@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import traceback
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,6 +26,9 @@ FORMATS = ("json", "text")
 # Fields a record may carry besides the standard ones (set by RequestContext or `extra=`).
 REQUEST_FIELDS = ("request_id", "method", "path", "status", "duration_ms")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# The request being served by this thread: its id, method and path, from its first hook until
+# its response is closed (so the receipt sent after the page has gone is logged with its id).
+CURRENT_REQUEST: ContextVar[dict[str, str] | None] = ContextVar("registry_current_request", default=None)
 
 
 def log_format() -> str:
@@ -52,15 +56,11 @@ class RequestContext(logging.Filter):
     """Adds the request's id, method and path (no query) to a record made while serving one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from flask import g, has_request_context, request
-
-        if has_request_context():
-            if not hasattr(record, "request_id"):
-                record.request_id = g.get("request_id")
-            if not hasattr(record, "method"):
-                record.method = request.method
-            if not hasattr(record, "path"):
-                record.path = request.path
+        current = CURRENT_REQUEST.get()
+        if current is not None:
+            for name, value in current.items():
+                if not hasattr(record, name):
+                    setattr(record, name, value)
         return True
 
 

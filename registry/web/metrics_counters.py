@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.multiprocess import MultiProcessCollector
 
+disable_created_metrics()  # no `_created` series (multiprocess mode has none): the same output either way
 # Not on prometheus_client's global registry: /metrics builds its own for each scrape.
 REQUESTS = Counter("registry_http_requests", "HTTP requests answered, by status class (2xx, 3xx, 4xx, 5xx)",
                    ["status_class"], registry=None)
@@ -23,6 +24,8 @@ DURATION = Histogram("registry_http_request_duration_seconds", "Time to answer a
 EXCEPTIONS = Counter("registry_http_exceptions", "Requests that raised an unhandled exception (answered 500)",
                      registry=None)
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+for _kind in CLASSES[1:]:  # every class present from the start, at 0, for rate() and alerts
+    REQUESTS.labels(_kind)
 
 
 def status_class(status: int) -> str:

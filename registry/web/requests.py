@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, g, got_request_exception, request
 
+from registry.logs import CURRENT_REQUEST
 from registry.web import metrics_counters
 
 log = logging.getLogger("registry.request")
@@ -46,11 +47,12 @@ def register_request_tracking(app: Flask) -> None:
     def start() -> None:
         g.request_id = request_id_from(request.headers.get(HEADER))
         g.request_started = time.perf_counter()
+        CURRENT_REQUEST.set({"request_id": g.request_id, "method": request.method, "path": request.path})
 
     @app.after_request
     def finish(response: Response) -> Response:
         request_id = g.get("request_id")
-        if request_id is None:  # a response made before `start` ran (another before_request ended it first)
+        if request_id is None:  # a response made before `start` ran
             g.request_id = request_id = request_id_from(request.headers.get(HEADER))
         response.headers[HEADER] = request_id
         started = g.get("request_started")
@@ -59,4 +61,7 @@ def register_request_tracking(app: Flask) -> None:
         level = logging.DEBUG if request.path in PROBES and response.status_code < 400 else logging.INFO
         log.log(level, "%s %s %s", request.method, request.path, response.status_code,
                 extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 1)})
+        # Registered last (after_request hooks run in reverse), so it runs after the other
+        # callbacks on close, such as the receipt's.
+        response.call_on_close(lambda: CURRENT_REQUEST.set(None))
         return response
