@@ -9,7 +9,7 @@ refuses to start several processes (registry.config.check_workers).
 Logs: gunicorn's own records go through the app's formatter (REGISTRY_LOG_FORMAT, json or
 text: registry/logs.py). gunicorn's access log is off: the app writes one line per request
 itself, with its request id, the path without the query string, the status and the duration
-(registry/web/requests.py).
+(registry/operations/requests.py).
 
 Metrics: each worker counts requests in its own file in one folder (prometheus_client's
 multiprocess mode) and /metrics adds them up. The folder is REGISTRY_METRICS_DIR (systemd:

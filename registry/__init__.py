@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     register_favicon(app)
     register_errorhandlers(app)
     register_commands(app)
-    from registry.web.requests import register_request_tracking
+    from registry.operations.requests import register_request_tracking
 
     register_request_tracking(app)  # first: its id is on every record the other hooks log
     register_request_hooks(app)
@@ -124,7 +124,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.tokens.views import bp as tokens_bp
     from registry.updates.views import bp as updates_bp
     from registry.web.health import bp as health_bp
-    from registry.web.metrics import bp as metrics_bp
+    from registry.operations.views import bp as metrics_bp
 
     app.register_blueprint(registration_bp)
     app.register_blueprint(assisted_bp)

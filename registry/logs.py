@@ -4,7 +4,7 @@
 `REGISTRY_LOG_LEVEL` (default INFO) choose; `configure` puts one handler on the root logger,
 so the app's loggers and gunicorn's (gunicorn.conf.py's `logconfig_dict` names the same
 classes) write alike. A record made while a request is served carries its request id,
-method and path (never the query string); registry.web.requests adds the status and the
+method and path (never the query string); registry.operations.requests adds the status and the
 duration to the one line it writes per request.
 
 No personal data: the app's messages name records by id, never by name, phone or national
@@ -139,7 +139,7 @@ def text_formatter() -> logging.Formatter:
 def configure(chosen: str | None = None, level: str | None = None) -> None:
     """One StderrHandler on the root logger with the chosen formatter (again: replaced, not
     added). The werkzeug development server's request lines, which carry query strings, are
-    left out: registry.web.requests writes one line per request instead."""
+    left out: registry.operations.requests writes one line per request instead."""
     chosen = chosen or log_format()
     root = logging.getLogger()
     ours = [h for h in root.handlers if isinstance(h, StderrHandler)]

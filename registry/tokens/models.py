@@ -36,7 +36,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     scope_statistics: Mapped[bool] = mapped_column(Boolean)  # /api/v1/stats and /indicators
     scope_exact_counts: Mapped[bool] = mapped_column(Boolean)  # exact counts there (with statistics)
     scope_dhis2: Mapped[bool] = mapped_column(Boolean)  # the DHIS2 dataValueSet export
-    scope_metrics: Mapped[bool] = mapped_column(Boolean)  # /metrics (registry.web.metrics)
+    scope_metrics: Mapped[bool] = mapped_column(Boolean)  # /metrics (registry.operations.views)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

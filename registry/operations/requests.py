@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, Response, g, got_request_exception, request
 
 from registry.logs import CURRENT_REQUEST
-from registry.web import metrics_counters
+from registry.operations import counters
 
 log = logging.getLogger("registry.request")
 HEADER = "X-Request-ID"
@@ -37,7 +37,7 @@ def request_id_from(header: str | None) -> str:
 
 
 def _count_exception(_sender: Flask, **_extra: Any) -> None:
-    metrics_counters.count_exception()
+    counters.count_exception()
 
 
 def register_request_tracking(app: Flask) -> None:
@@ -57,7 +57,7 @@ def register_request_tracking(app: Flask) -> None:
         response.headers[HEADER] = request_id
         started = g.get("request_started")
         seconds = time.perf_counter() - started if started is not None else 0.0
-        metrics_counters.count_request(response.status_code, seconds)
+        counters.count_request(response.status_code, seconds)
         level = logging.DEBUG if request.path in PROBES and response.status_code < 400 else logging.INFO
         log.log(level, "%s %s %s", request.method, request.path, response.status_code,
                 extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 1)})

@@ -26,8 +26,8 @@ from registry.events.services import record
 from registry.extensions import db, limiter
 from registry.tokens.access import bearer_token
 from registry.tokens.services import TokenRefused, TokenUse, authenticate, mark_used
-from registry.web.metrics_counters import add_counters
-from registry.web.metrics_figures import RegistryFigures
+from registry.operations.counters import add_counters
+from registry.operations.figures import RegistryFigures
 
 bp = Blueprint("metrics", __name__)
 SCOPE = "metrics"
