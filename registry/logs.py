@@ -107,20 +107,14 @@ class TextFormatter(logging.Formatter):
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is at the time (journald reads it; pytest swaps it)."""
+    """Writes to the process's standard error (file descriptor 2: journald under systemd),
+    not to whatever `sys.stderr` is swapped for: a command's captured output (click's test
+    runner, `--json` read by a program) stays the command's own."""
 
     def __init__(self, level: int = logging.NOTSET) -> None:
-        super().__init__()
+        super().__init__(sys.__stderr__ or sys.stderr)
         self.setLevel(level)
         self.addFilter(RequestContext())
-
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
 
 
 def formatter_for(chosen: str) -> logging.Formatter:

@@ -139,7 +139,7 @@ def nginx_config(text: str) -> Block:
 def test_the_nginx_site_redirects_to_https_and_keeps_metrics_in() -> None:
     config = nginx_config((DEPLOY / "nginx" / "registry.conf").read_text())
     plain, tls = [b for b in config.blocks if b.name == "server"]
-    assert plain.get("listen") == [["80"], ["[::]:80"]] and tls.get("listen") == [["443", "ssl"], ["[::]:443", "ssl"]]
+    assert plain.get("listen") == [["80"], ["[::]:80"]] and tls.get("listen") == [["443", "ssl", "http2"], ["[::]:443", "ssl", "http2"]]
     assert plain.block("location /").get("return") == [["301", "https://$host$request_uri"]]
     assert tls.get("ssl_protocols") == [["TLSv1.2", "TLSv1.3"]]
     assert tls.get("ssl_certificate") and tls.get("ssl_certificate_key")

@@ -25,10 +25,10 @@ def json_app(database_url: str) -> Flask:
     return make_app(database_url, LOG_FORMAT="json")
 
 
-def test_each_request_is_one_json_line_with_its_id(json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()
+def test_each_request_is_one_json_line_with_its_id(json_app: Flask, capfd: pytest.CaptureFixture[str]) -> None:
+    capfd.readouterr()
     response = json_app.test_client().get("/register?lang=en&search=someone")
-    lines = json_lines(capsys.readouterr().err)
+    lines = json_lines(capfd.readouterr().err)
     request_line = [line for line in lines if line["logger"] == "registry.request"]
     assert len(request_line) == 1
     line = request_line[0]
@@ -51,10 +51,10 @@ def test_a_safe_request_id_is_kept_and_anything_else_replaced(json_app: Flask) -
     assert first != second
 
 
-def test_no_personal_data_reaches_the_logs(json_app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_personal_data_reaches_the_logs(json_app: Flask, capfd: pytest.CaptureFixture[str]) -> None:
     person = {"full_name": "Vireak Chanthou", "phone": "012 987 654", "national_id": "170482913"}
     client = json_app.test_client()
-    capsys.readouterr()
+    capfd.readouterr()
     # A registration that is refused (every field echoed back to the form, nothing stored) ...
     refused = client.post("/register?phone=012987654&name=Vireak", data={
         **valid_form(**person, date_of_birth="31/02/1990"), "csrf_token": csrf_token(client, "/register")})
@@ -66,7 +66,7 @@ def test_no_personal_data_reaches_the_logs(json_app: Flask, capsys: pytest.Captu
     stored.close()
     # A token and a search term put in an address by mistake.
     client.get("/status?number=IER-2026&phone=012987654")
-    written = capsys.readouterr().err
+    written = capfd.readouterr().err
     lines = json_lines(written)
     for secret in ("Vireak", "Chanthou", "012987654", "12987654", "012 987 654", "987 654", "987654", "170482913",
                    "phone=", "name=", "number="):
@@ -79,17 +79,17 @@ def test_no_personal_data_reaches_the_logs(json_app: Flask, capsys: pytest.Captu
 
 
 def test_an_exception_is_logged_by_its_type_and_stack_not_its_message(database_url: str,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
     app = make_app(database_url, LOG_FORMAT="json", PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/test-only/raises")
     def raises() -> str:
         raise ValueError(f"bad phone {request.args['phone']}")  # as careless code might word it
 
-    capsys.readouterr()
+    capfd.readouterr()
     response = app.test_client().get("/test-only/raises?phone=012987654")
     assert response.status_code == 500
-    written = capsys.readouterr().err
+    written = capfd.readouterr().err
     assert "012987654" not in written
     lines = json_lines(written)
     failure = [line for line in lines if line["level"] == "ERROR"]
@@ -99,11 +99,11 @@ def test_an_exception_is_logged_by_its_type_and_stack_not_its_message(database_u
     assert failure[0]["request_id"] == response.headers["X-Request-ID"]
 
 
-def test_text_logs_carry_the_request_id_too(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_text_logs_carry_the_request_id_too(database_url: str, capfd: pytest.CaptureFixture[str]) -> None:
     app = make_app(database_url, LOG_FORMAT="text")
-    capsys.readouterr()
+    capfd.readouterr()
     response = app.test_client().get("/register?lang=en")
-    written = capsys.readouterr().err
+    written = capfd.readouterr().err
     line = [text for text in written.splitlines() if "registry.request" in text]
     assert len(line) == 1
     assert f"[{response.headers['X-Request-ID']}] GET /register 200" in line[0] and "lang=" not in written
