@@ -186,3 +186,12 @@ def test_errors_are_counted_by_status_class_and_unhandled_exceptions(database_ur
         one(before, "registry_http_requests_total", status_class="5xx") + 1
     assert one(after, "registry_http_exceptions_total") == one(before, "registry_http_exceptions_total") + 1
     assert one(after, "registry_http_request_duration_seconds_count", status_class="5xx") >= 1
+
+
+def test_scrapes_are_not_rate_limited(database_url: str) -> None:
+    # A default limit that every other page would meet: the metrics are exempt from it.
+    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="3 per minute",
+                   RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    assert [client.get("/metrics").status_code for _ in range(6)] == [200] * 6
+    assert 429 in [client.get("/status").status_code for _ in range(6)]

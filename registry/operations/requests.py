@@ -13,7 +13,6 @@ import logging
 import re
 import time
 import uuid
-
 from typing import Any
 
 from flask import Flask, Response, g, got_request_exception, request
