@@ -68,7 +68,8 @@ def test_a_scraper_on_this_machine_reads_every_figure_without_a_token(app: Flask
     assert one(found, "registry_registrations_active") == 0
     assert {labels for name, labels in found if name == "registry_registrations_active_by_category"} == {
         (("category", c),) for c in ("employee", "micro_enterprise", "self_employed")}
-    assert one(found, "registry_http_requests_total", status_class="5xx") == 0
+    assert {labels for name, labels in found if name == "registry_http_requests_total"} == {
+        (("status_class", c),) for c in ("2xx", "3xx", "4xx", "5xx")}  # every class, 0 until counted
 
 
 def test_from_elsewhere_or_through_a_proxy_it_takes_a_token(database_url: str) -> None:
@@ -187,11 +188,3 @@ def test_errors_are_counted_by_status_class_and_unhandled_exceptions(database_ur
     assert one(after, "registry_http_exceptions_total") == one(before, "registry_http_exceptions_total") + 1
     assert one(after, "registry_http_request_duration_seconds_count", status_class="5xx") >= 1
 
-
-def test_scrapes_are_not_rate_limited(database_url: str) -> None:
-    # A default limit that every other page would meet: the metrics are exempt from it.
-    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="3 per minute",
-                   RATELIMIT_STORAGE_URI="memory://")
-    client = app.test_client()
-    assert [client.get("/metrics").status_code for _ in range(6)] == [200] * 6
-    assert 429 in [client.get("/status").status_code for _ in range(6)]
