@@ -43,6 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     from registry.sms import check_configuration
 
     check_configuration(app.config)
+    from registry import logs
+
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -58,6 +61,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     register_favicon(app)
     register_errorhandlers(app)
     register_commands(app)
+    from registry.operations.requests import register_request_tracking
+
+    register_request_tracking(app)  # first: its id is on every record the other hooks log
     register_request_hooks(app)
     register_delivery(app)
     return app
@@ -120,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.tokens.views import bp as tokens_bp
     from registry.updates.views import bp as updates_bp
     from registry.web.health import bp as health_bp
+    from registry.operations.views import bp as metrics_bp
 
     app.register_blueprint(registration_bp)
     app.register_blueprint(assisted_bp)
@@ -139,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(change_requests_bp)
     app.register_blueprint(duplicates_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
 
 
 def is_api_request() -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.i18n import DEFAULT_LOCALE
+from registry.logs import log_format, log_level
 
 
 def _secret_key(instance_path: Path, variable: str = "SECRET_KEY", file_name: str = "secret_key") -> str:
@@ -132,6 +133,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SMS_SENDER": os.environ.get("REGISTRY_SMS_SENDER", "MISTI"),
         "SMS_HTTP_TIMEOUT": float(os.environ.get("REGISTRY_SMS_HTTP_TIMEOUT", 3)),
         "SMS_HTTP_RETRIES": int(os.environ.get("REGISTRY_SMS_HTTP_RETRIES", 2)),
+        # Logs (registry/logs.py): one JSON object a line, or plain text for a terminal.
+        "LOG_FORMAT": log_format(),
+        "LOG_LEVEL": log_level(),
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Asia/Phnom_Penh",
     }

@@ -25,6 +25,7 @@ NOT_PAGES = {
     "stale_static": "a redirect from an old static address to the current one",
     "favicon": "an image",
     "health.health": "JSON for load balancers", "health.ready": "JSON for load balancers",
+    "metrics.metrics": "Prometheus text for a scraper",
     "api.dhis2": "JSON", "api.indicator_list": "JSON", "api.openapi": "JSON", "api.stats": "JSON",
     "registration.district_options": "JSON for the form's script",
     "registration.commune_options": "JSON for the form's script",

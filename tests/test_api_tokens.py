@@ -317,11 +317,11 @@ def test_the_database_holds_the_rules_of_a_token(registry) -> None:  # type: ign
     make_user(registry, "minister@example.org", "ministry")
     insert = sa.text(
         "INSERT INTO api_token (name, public_id, token_hash, scope_statistics, scope_exact_counts, scope_dhis2,"
-        " created_by_id, created_at, expires_at) VALUES (:name, :public_id, :hash, :statistics, :exact, :dhis2,"
-        " 1, :created, :expires)")
+        " scope_metrics, created_by_id, created_at, expires_at) VALUES (:name, :public_id, :hash, :statistics, :exact,"
+        " :dhis2, :metrics, 1, :created, :expires)")
     now = clock.now().replace(microsecond=0)
     good_row = {"name": "script", "public_id": "0123456789ab", "hash": "0" * 64, "statistics": True, "exact": False,
-                "dhis2": False, "created": now, "expires": now + timedelta(days=365)}
+                "dhis2": False, "metrics": False, "created": now, "expires": now + timedelta(days=365)}
     wrong = [{"name": ""}, {"public_id": "short"}, {"hash": "plain token"},
              {"statistics": False}, {"exact": True, "statistics": False, "dhis2": True},
              {"expires": now}, {"expires": now + timedelta(days=365, seconds=1)}]

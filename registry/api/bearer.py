@@ -34,7 +34,7 @@ def _error(status: int, field: str, message: str, authenticate: str) -> Response
     return response
 
 
-def _refusal_message(reason: str) -> str:
+def refusal_message(reason: str) -> str:
     if reason == "malformed":
         return _("The Authorization header must be “Bearer” and a token: Authorization: Bearer ier_…")
     if reason == "revoked":
@@ -58,7 +58,7 @@ def check_token() -> Response | None:
             return response
     found = token_access()
     if isinstance(found, TokenRefused):
-        return _error(401, "Authorization", _refusal_message(found.reason), challenge("invalid_token"))
+        return _error(401, "Authorization", refusal_message(found.reason), challenge("invalid_token"))
     return None
 
 

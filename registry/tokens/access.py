@@ -29,6 +29,12 @@ def carries_token(req: Request) -> bool:
     return req.path.startswith(API_PREFIX) or header.lstrip()[:7].lower() == "bearer "
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (None: not shaped so)."""
+    match = _BEARER.fullmatch(header.strip()) if len(header) <= MAX_HEADER else None
+    return match.group(1) if match else None
+
+
 def token_access() -> TokenUse | TokenRefused | None:
     """None: no Authorization header, or not the API (anonymous, or a staff session). A
     TokenUse: what a valid token may do. TokenRefused: why the header is not a working token
@@ -38,12 +44,12 @@ def token_access() -> TokenUse | TokenRefused | None:
     header = request.headers.get("Authorization")
     found: TokenUse | TokenRefused | None = None
     if header is not None and request.path.startswith(API_PREFIX):
-        match = _BEARER.fullmatch(header.strip()) if len(header) <= MAX_HEADER else None
-        if match is None:
+        presented = bearer_token(header)
+        if presented is None:
             found = TokenRefused("malformed")
         else:
             try:
-                found = authenticate(db.session, match.group(1), now=clock.now())
+                found = authenticate(db.session, presented, now=clock.now())
             except TokenRefused as refused:
                 found = refused
     g.api_token = found

@@ -14,11 +14,12 @@ PREFIX = "ier_"  # "informal economy registry": a token is recognisable wherever
 PUBLIC_ID_LENGTH = 12  # hex characters: 48 random bits, shown on the page and used to find the row
 MAX_LIFETIME_SECONDS = 365 * 86400  # a token lives one year at most (the database refuses longer)
 # What a token may do, each a boolean column `scope_<name>`; the names are those the API says.
-SCOPES = ("statistics", "exact_counts", "dhis2")
+SCOPES = ("statistics", "exact_counts", "dhis2", "metrics")
 SCOPE_LABELS = {
     "statistics": N_("Statistics (/api/v1/stats and /api/v1/indicators)"),
     "exact_counts": N_("Exact counts (with statistics: the figures your account sees on the dashboard)"),
     "dhis2": N_("DHIS2 export (/api/v1/dhis2/dataValueSet)"),
+    "metrics": N_("Operations metrics for Prometheus (/metrics: national figures, so not for accounts limited to a province)"),
 }
 
 
@@ -35,6 +36,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     scope_statistics: Mapped[bool] = mapped_column(Boolean)  # /api/v1/stats and /indicators
     scope_exact_counts: Mapped[bool] = mapped_column(Boolean)  # exact counts there (with statistics)
     scope_dhis2: Mapped[bool] = mapped_column(Boolean)  # the DHIS2 dataValueSet export
+    scope_metrics: Mapped[bool] = mapped_column(Boolean)  # /metrics (registry.operations.views)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -48,7 +50,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
         CheckConstraint("length(name) >= 1 AND length(name) <= 80", name="name"),
         CheckConstraint(f"length(public_id) = {PUBLIC_ID_LENGTH}", name="public_id"),
         CheckConstraint("length(token_hash) = 64", name="token_hash"),
-        CheckConstraint("scope_statistics OR scope_exact_counts OR scope_dhis2", name="some_scope"),
+        CheckConstraint(" OR ".join(f"scope_{scope}" for scope in SCOPES), name="some_scope"),
         CheckConstraint("scope_statistics OR NOT scope_exact_counts", name="exact_counts_with_statistics"),
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
         # At most a year. Date arithmetic differs: each database gets its own spelling.

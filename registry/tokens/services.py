@@ -94,6 +94,9 @@ def create_token(session: Session, creator: StaffUser, name: str, scopes: set[st
         raise TokenError(N_("Choose how long the token works: at most %(days)s days."), "days", days=MAX_LIFETIME.days)
     if not may_make_tokens(creator):
         raise TokenError(N_("Only ministry and administrator accounts make API tokens."), "name")
+    if "metrics" in scopes and creator.province_code is not None:
+        raise TokenError(N_("The metrics are national figures: an account limited to a province cannot make a "
+                            "token for them."), "scopes")
     public_id = secrets.token_hex(PUBLIC_ID_LENGTH // 2)
     secret = f"{PREFIX}{public_id}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
