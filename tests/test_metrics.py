@@ -119,8 +119,8 @@ def test_an_account_limited_to_a_province_makes_no_metrics_token(app: Flask) -> 
     make_user(app, "provincial@example.org", "ministry", "12")
     client = app.test_client()
     assert sign_in(client, "provincial@example.org").status_code == 303
-    response = client.post("/staff/tokens", data={"csrf_token": csrf_token(client, "/staff/tokens"), "name": "Prometheus",
-                                                  "scopes": ["metrics"], "days": "90"})
+    response = client.post("/staff/tokens?lang=en", data={"csrf_token": csrf_token(client, "/staff/tokens"), "name": "Prometheus",
+                                                          "scopes": ["metrics"], "days": "90"})
     assert response.status_code == 422
     assert "national figures" in response.get_data(as_text=True)
     with app.app_context():
