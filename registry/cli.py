@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -27,7 +28,9 @@ from registry.imports.runner import BatchBusy, read_limits, run_import, upload_f
 from registry.imports.mapping_cli import chosen_mapping, needs_mapping_text
 from registry.imports.mappings import summary as mapping_summary
 from registry.imports.services import LegacyFontText, NeedsMapping, create_batch
-from registry.imports.uploads import purge_uploads
+from registry.imports.uploads import purge_uploads, save_upload
+from registry.jobs.commands import worker_command
+from registry.jobs.queue import enqueue_import, uses_queue
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
 from registry.staff import services as staff
@@ -199,12 +202,18 @@ def revoke_token_command(token: str) -> None:
 @click.option("--mapping", "mapping_name", default=None, help="Apply this saved import mapping (one the --by account sees).")
 @click.option("--mapping-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Apply the import mapping in this JSON file (see the README).")
+@click.option("--enqueue", is_flag=True,
+              help="Put the import on the job queue (REGISTRY_REDIS_URL) for a worker, print the batch number and return.")
 @with_appcontext
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
                           as_json: bool, lang: str, resume_batch: int | None, latin_names: bool,
-                          mapping_name: str | None = None, mapping_file: Path | None = None) -> None:
+                          mapping_name: str | None = None, mapping_file: Path | None = None,
+                          enqueue: bool = False) -> None:
     """Import registrations from a CSV/TSV/TXT, a .zip holding one, or an XLSX, XLS or ODS file,
     through the web form's rules."""
+    if enqueue:
+        _enqueue(path, by_email, as_json, resume_batch, latin_names, mapping_name, mapping_file, errors_path)
+        return
     if resume_batch is not None:
         batch_id = resume_batch
     else:
@@ -235,12 +244,46 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
         click.echo(json.dumps(summary))
 
 
+def _enqueue(path: Path | None, by_email: str | None, as_json: bool, resume_batch: int | None, latin_names: bool,
+             mapping_name: str | None, mapping_file: Path | None, errors_path: Path | None) -> None:
+    """--enqueue: the batch goes to a worker, which may run on another host: the file is copied
+    into the upload folder (shared by the workers) and deleted, as an upload, when it ends."""
+    if not uses_queue(current_app):
+        raise click.UsageError("--enqueue needs the job queue: set REGISTRY_REDIS_URL")
+    if errors_path is not None:
+        raise click.UsageError("--errors cannot be used with --enqueue: download the report from the batch page")
+    if resume_batch is not None:
+        if db.session.get(ImportBatch, resume_batch) is None:
+            raise click.ClickException(f"--resume: no batch {resume_batch}")
+        batch_id = resume_batch
+    else:
+        if path is None:
+            raise click.UsageError("give a PATH, or --resume BATCH")
+        if not path.is_file():
+            raise click.ClickException(f"{path}: no such file")
+        with path.open("rb") as source:
+            copy = save_upload(source, upload_folder(), path.name)
+        try:
+            batch_id = _new_batch(copy, by_email, latin_names, mapping_name, mapping_file, filename=path.name)
+        except BaseException:
+            copy.unlink(missing_ok=True)  # no file is kept without its batch
+            raise
+    job = enqueue_import(current_app, db.session, batch_id)
+    if as_json:
+        click.echo(json.dumps({"batch": batch_id, "job": job}))
+    elif job is None:
+        click.echo(f"Batch {batch_id} is already on the job queue")
+    else:
+        click.echo(f"Batch {batch_id} queued (job {job})")
+
+
 def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
-               mapping_name: str | None = None, mapping_file: Path | None = None) -> int:
+               mapping_name: str | None = None, mapping_file: Path | None = None, filename: str | None = None) -> int:
     if path is None:
         raise click.UsageError("give a PATH, or --resume BATCH")
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file")
+    filename = filename or path.name
     user = None
     if by_email:
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(by_email)))
@@ -250,7 +293,7 @@ def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
     mapping, mapping_id = chosen_mapping(db.session, mapping_name, mapping_file, province, TERMINAL_LOCALE)
     try:
         batch = create_batch(
-            db.session, path.resolve(), path.name, uploaded_by_id=user.id if user else None,
+            db.session, path.resolve(), filename, uploaded_by_id=user.id if user else None,
             province_code=province, now=clock.now(), limits=read_limits(),
             latin_names=latin_names, mapping=mapping, mapping_id=mapping_id,
         )
@@ -261,11 +304,11 @@ def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
         db.session.commit()
     except NeedsMapping as error:
         db.session.rollback()
-        raise click.ClickException(needs_mapping_text(db.session, error, province, path.name)) from None
+        raise click.ClickException(needs_mapping_text(db.session, error, province, filename)) from None
     except UnusableFile as error:
         db.session.rollback()
         hint = " (here: --latin-names)" if isinstance(error, LegacyFontText) else ""
-        raise click.ClickException(f"{path.name}: {translate(error.message, TERMINAL_LOCALE, **error.params)}{hint}") from None
+        raise click.ClickException(f"{filename}: {translate(error.message, TERMINAL_LOCALE, **error.params)}{hint}") from None
     return batch.id
 
 
@@ -291,4 +334,5 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
             rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
-            revoke_token_command, actors, purge_command, verification_keys_command, find_duplicates_command]
+            revoke_token_command, actors, purge_command, verification_keys_command, find_duplicates_command,
+            worker_command]

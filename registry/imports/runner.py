@@ -55,8 +55,9 @@ class BatchBusy(RuntimeError):
     """Another process is running this batch (its heartbeat is fresh), or it has ended for good."""
 
 
-def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta) -> None:
-    """Mark the batch running for us: queued, failed, or running with a stale heartbeat."""
+def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta, worker: str | None = None) -> None:
+    """Mark the batch running for us (`worker`: the job queue worker's name, shown on the
+    batch page): queued, failed, or running with a stale heartbeat."""
     claimed = session.execute(
         update(ImportBatch)
         .where(
@@ -66,7 +67,7 @@ def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta
                 (ImportBatch.status == "running") & (ImportBatch.heartbeat_at <= now - stale_after),
             ),
         )
-        .values(status="running", heartbeat_at=now, failure=None)
+        .values(status="running", heartbeat_at=now, failure=None, worker=worker)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
@@ -74,8 +75,12 @@ def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta
         raise BatchBusy(batch_id)
 
 
-def run_import(session: Session, batch_id: int) -> ImportBatch:
+def run_import(session: Session, batch_id: int, *, worker: str | None = None,
+               find_duplicates: bool = True) -> ImportBatch:
     """Import (or resume) a batch to the end; return it with its final counts.
+
+    `worker` names the job queue worker running it; `find_duplicates=False` leaves the
+    after-import search to the caller (the job queue runs it as a job of its own).
 
     The file is read in a worker process with a memory limit (always for a workbook; for
     a CSV of at least IMPORT_PARALLEL_MIN_ROWS rows, so that reading and writing share the
@@ -86,7 +91,7 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     known = session.get(ImportBatch, batch_id)
     if known is not None and known.status == "failed" and not known.resumable:
         raise BatchBusy(batch_id)
-    claim(session, batch_id, clock.now(), stale_after)
+    claim(session, batch_id, clock.now(), stale_after, worker)
     batch = session.get(ImportBatch, batch_id, populate_existing=True)
     assert batch is not None
     if batch.started_at is None:
@@ -127,15 +132,16 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     batch.total_rows = batch.rows
     batch_id = batch.id  # read before the commit: reading it after would open a transaction
     _finish(session, batch, "done", None)  # the rows are the import; staff see it done now
-    _queue_duplicates(session, batch_id)
+    if find_duplicates:
+        queue_duplicates(session, batch_id)
     return batch
 
 
-def _queue_duplicates(session: Session, batch_id: int) -> None:
+def queue_duplicates(session: Session, batch_id: int) -> None:
     """The review queue's candidates of the rows just stored (registry.duplicates), once the
     batch is done. Its own transaction: a failure here loses no row and does not fail the
     import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
-    queue of issue 14 this becomes a job of its own.) The session holds no transaction while
+    queue it is a job of its own: registry.jobs.tasks.) The session holds no transaction while
     the search reads on its own connection (a write lock on SQLite; on PostgreSQL a lock that
     a waiting TRUNCATE or migration would queue the reader behind: a deadlock across the two
     connections that the database cannot see)."""

@@ -27,11 +27,12 @@ from registry.imports.headers import tool_columns
 from registry.imports.models import STATUS_LABELS, ImportBatch, ImportProblem
 from registry.imports.reading import UnusableFile
 from registry.imports.report import reasons, report_rows
-from registry.imports.runner import read_limits, settings, start_in_background, upload_folder
+from registry.imports.runner import read_limits, settings, upload_folder
 from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
 from registry.imports.xlsform import xlsform_xlsx
+from registry.jobs.queue import start_batch, uses_queue
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 
@@ -41,6 +42,7 @@ bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 IMPORTERS = ("outreach", "admin")
 PROBLEMS_PAGE = 50  # problem rows shown on the batch page at a time
 OUTCOME_LABELS = {"rejected": N_("Rejected"), "duplicate": N_("Duplicate")}
+TAKEN_OVER = N_("Interrupted: another worker will resume it by itself")
 
 
 def status_text(status: str, not_stored: int) -> str:
@@ -110,7 +112,7 @@ def index():  # type: ignore[no-untyped-def]
         else:
             if batch.status == "mapping":  # columns or values not ours: staff match them first
                 return redirect(url_for("import_mappings.batch_mapping", batch_id=batch.id), 303)
-            start_in_background(current_app._get_current_object(), batch.id)  # type: ignore[attr-defined]
+            start_batch(current_app._get_current_object(), db.session, batch.id)  # type: ignore[attr-defined]
             return redirect(url_for(".batch", batch_id=batch.id), 303)
     batches = db.session.scalars(_visible_batches().limit(50)).all()
     status = 422 if (form.errors or file_error) else 200
@@ -123,13 +125,17 @@ def _progress(batch: ImportBatch) -> dict[str, object]:
         clock.now() - clock.as_utc(batch.heartbeat_at) > settings()[1]
     )
     rate = batch.rows / batch.seconds_running if batch.seconds_running else None
+    # On the job queue a stalled batch needs no one: its job goes to another worker by itself.
+    on_queue = uses_queue(current_app)
     return {
-        "id": batch.id, "status": "stalled" if stalled else batch.status,
+        "id": batch.id, "status": "stalled" if stalled else batch.status, "worker": batch.worker,
         "rows": batch.rows, "total_rows": batch.total_rows, "imported": batch.imported,
         "duplicates": batch.duplicates, "rejected": batch.rejected,
         "rows_per_second": round(rate) if rate else None,
         "report_url": url_for(".report", batch_id=batch.id) if batch.status == "done" and (batch.duplicates or batch.rejected) else None,
-        "resumable": stalled or batch.resumable,
+        "resumable": (stalled and not on_queue) or batch.resumable,
+        "taken_over": stalled and on_queue,
+        "live": batch.status in ("queued", "running") and (not stalled or on_queue),  # the page follows it
     }
 
 
@@ -162,7 +168,8 @@ def batch(batch_id: int):  # type: ignore[no-untyped-def]
     return render_template("imports/batch.html", batch=found, progress=progress, problems=problems,
                            tool_columns=tool_columns(found.header),
                            after=int(after or 0), next_after=next_after,
-                           status=status_text(str(progress["status"]), found.duplicates + found.rejected))
+                           status=_(TAKEN_OVER) if progress["taken_over"] else
+                           status_text(str(progress["status"]), found.duplicates + found.rejected))
 
 
 @bp.get("/<int:batch_id>/progress")
@@ -176,7 +183,7 @@ def progress(batch_id: int):  # type: ignore[no-untyped-def]
 def resume(batch_id: int):  # type: ignore[no-untyped-def]
     found = _batch_or_404(batch_id)
     if _progress(found)["resumable"]:
-        start_in_background(current_app._get_current_object(), found.id)  # type: ignore[attr-defined]
+        start_batch(current_app._get_current_object(), db.session, found.id)  # type: ignore[attr-defined]
     return redirect(url_for(".batch", batch_id=found.id), 303)
 
 
