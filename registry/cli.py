@@ -30,7 +30,8 @@ from registry.imports.mappings import summary as mapping_summary
 from registry.imports.services import LegacyFontText, NeedsMapping, create_batch
 from registry.imports.uploads import purge_uploads, save_upload
 from registry.jobs.commands import worker_command
-from registry.jobs.queue import enqueue_import, uses_queue
+from registry.imports.jobs import enqueue_import
+from registry.jobs.queue import uses_queue
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
 from registry.staff import services as staff

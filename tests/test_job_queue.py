@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from rq import Queue
 from rq.job import Job
-from rq.registry import FinishedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
 from tests.helpers import make_app, make_user, sign_in, upload_file
 from tests.import_files import expected_outcomes, good, mixed_rows, write_csv
@@ -57,15 +57,17 @@ def run_burst_worker(app: Flask, name: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def batch_row(url: str) -> dict[str, Any]:
-    engine = sa.create_engine(url)
+def batch_row(url: str, engine: sa.Engine | None = None) -> dict[str, Any]:
+    own = engine is None
+    engine = engine or sa.create_engine(url)
     with engine.connect() as conn:
         batch = conn.execute(sa.text(
             "SELECT id, status, rows, imported, duplicates, rejected, last_row, worker, job_id, stored_path "
             "FROM import_batch ORDER BY id DESC")).mappings().first()
         actors = conn.execute(sa.text("SELECT count(*), count(DISTINCT source_row) FROM actor")).one()
         problems = conn.execute(sa.text("SELECT count(*) FROM import_problem")).scalar_one()
-    engine.dispose()
+    if own:
+        engine.dispose()
     return {**dict(batch or {}), "actors": actors[0], "distinct_rows": actors[1], "problems": problems}
 
 
@@ -98,7 +100,7 @@ def test_an_enqueued_file_is_imported_by_a_worker_with_exact_counts(queued_app: 
     assert batch["actors"] == batch["imported"] and batch["problems"] == batch["duplicates"] + batch["rejected"]
     assert not copy.exists() and source.is_file()  # the queue's copy goes with the batch; the operator's file stays
     # The search for duplicates ran after the import, as a job of its own.
-    assert finished_jobs() == ["registry.jobs.tasks.find_duplicates", "registry.jobs.tasks.import_batch"]
+    assert finished_jobs() == ["registry.imports.jobs.find_duplicates", "registry.imports.jobs.import_batch"]
 
 
 def test_an_upload_waits_on_the_queue_and_its_page_names_the_worker(queued_app: Flask, tmp_path: Path) -> None:
@@ -202,22 +204,26 @@ def test_a_killed_workers_import_is_finished_by_another_worker_with_exact_counts
     rows[4500] = good(3)  # one duplicate, of a row in an earlier chunk
     result = queued_app.test_cli_runner().invoke(args=["import-actors", str(write_csv(tmp_path / "big.csv", rows)), "--enqueue"])
     assert result.exit_code == 0, result.output
+    logs = {name: (tmp_path / f"{name}.log").open("w") for name in ("worker-1", "worker-2")}
     workers = {name: subprocess.Popen(worker_command(name), env=worker_env(queued_app, **FAST), start_new_session=True,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for name in ("worker-1", "worker-2")}
+                                      stdout=log, stderr=subprocess.STDOUT)
+               for name, log in logs.items()}
+    engine = sa.create_engine(url)
     try:
         deadline = time.monotonic() + 120
-        state = batch_row(url)
-        while time.monotonic() < deadline and not (state["status"] == "running" and state["rows"] >= 5 * CHUNK):
-            time.sleep(0.02)
-            state = batch_row(url)
+        state = batch_row(url, engine)
+        while time.monotonic() < deadline and (
+                state["status"] == "queued" or (state["status"] == "running" and state["rows"] < 5 * CHUNK)):
+            time.sleep(0.01)
+            state = batch_row(url, engine)
+        assert state["status"] == "running", (state, *(Path(log.name).read_text()[-3000:] for log in logs.values()))
         first = workers[state["worker"]]
         processes = session_processes(first.pid)
         kill([pid for pid, parent in processes if killed == "host" or parent == first.pid])
         if killed == "host":
             first.wait(timeout=30)
 
-        state = batch_row(url)
+        state = batch_row(url, engine)
         assert state["status"] == "running" and 0 < state["rows"] < ROWS, "the kill must land mid-import"
         assert state["rows"] % CHUNK == 0 and state["last_row"] == state["rows"] + 1  # whole chunks only
         assert state["actors"] == state["imported"] and state["problems"] == state["duplicates"] + state["rejected"]
@@ -225,7 +231,15 @@ def test_a_killed_workers_import_is_finished_by_another_worker_with_exact_counts
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and state["status"] != "done":
             time.sleep(0.2)
-            state = batch_row(url)
+            state = batch_row(url, engine)
+        if state["status"] != "done":  # what the workers and RQ saw, for the report
+            for log in logs.values():
+                print(Path(log.name).read_text())
+            with redis.Redis.from_url(REDIS_URL) as connection:
+                for job_id in FailedJobRegistry("imports", connection=connection).get_job_ids():
+                    print(job_id, Job.fetch(job_id, connection=connection).latest_result())
+                print("queued", Queue("imports", connection=connection).job_ids,
+                      "started", StartedJobRegistry("imports", connection=connection).get_job_ids())
         assert state["status"] == "done", state
         assert (state["rows"], state["imported"], state["duplicates"], state["rejected"]) == (ROWS, ROWS - 2, 1, 1)
         assert state["actors"] == state["distinct_rows"] == ROWS - 2 and state["problems"] == 2  # no row twice
@@ -237,3 +251,6 @@ def test_a_killed_workers_import_is_finished_by_another_worker_with_exact_counts
         for process in workers.values():
             kill([pid for pid, _parent in session_processes(process.pid)])
             process.wait(timeout=30)
+        for log in logs.values():
+            log.close()
+        engine.dispose()

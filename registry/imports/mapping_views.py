@@ -24,7 +24,7 @@ from registry.imports.models import ImportBatch
 from registry.imports.runner import read_limits
 from registry.imports.services import LegacyFontText
 from registry.imports.views import IMPORTERS, _visible_batches
-from registry.jobs.queue import start_batch
+from registry.imports.jobs import start_batch
 from registry.web.access import roles_required
 
 bp = Blueprint("import_mappings", __name__, url_prefix="/staff/imports")

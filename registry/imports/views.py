@@ -32,7 +32,8 @@ from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
 from registry.imports.xlsform import xlsform_xlsx
-from registry.jobs.queue import start_batch, uses_queue
+from registry.imports.jobs import start_batch
+from registry.jobs.queue import uses_queue
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 

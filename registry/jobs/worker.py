@@ -1,4 +1,4 @@
-"""`flask worker`: an RQ worker for the imports queue, any number of them, on any host.
+"""The worker behind `flask worker`: RQ on the imports queue, any number of them, on any host.
 
 RQ's forking `Worker`, not `SimpleWorker`, by choice: each job runs in a work horse forked
 from the worker, while the worker itself proves to Redis every JOB_HEARTBEAT_SECONDS that
@@ -23,7 +23,25 @@ from rq.queue import Queue
 
 from registry.extensions import db
 from registry.jobs.queue import queue_of, redis_of
-from registry.jobs.tasks import serve_jobs_with
+
+# The app and name of this worker process, set by `run_worker` before its first job (the
+# work horse, a fork, inherits them).
+_this_worker: dict[str, object] = {}
+
+
+class NotAWorker(RuntimeError):
+    """A job run outside `flask worker` (a plain `rq worker`), which built no app."""
+
+
+def worker_app() -> Flask:
+    """The app this worker built once, for its jobs' app contexts."""
+    if "app" not in _this_worker:
+        raise NotAWorker("registry jobs run in `flask --app registry worker`, which builds the app once")
+    return _this_worker["app"]  # type: ignore[return-value]
+
+
+def worker_name() -> str | None:
+    return _this_worker.get("name")  # type: ignore[return-value]
 
 
 def default_name() -> str:
@@ -31,7 +49,7 @@ def default_name() -> str:
     return f"{socket.gethostname()}.{os.getpid()}"
 
 
-class ImportWorker(Worker):
+class RegistryWorker(Worker):
     """RQ's Worker with the app's timings, and no database connection shared across fork."""
 
     def __init__(self, app: Flask, *, name: str) -> None:
@@ -66,8 +84,8 @@ class ImportWorker(Worker):
 def run_worker(app: Flask, *, name: str | None = None, burst: bool = False) -> bool:
     """Work the imports queue (until stopped; with `burst`, until it is empty)."""
     name = name or default_name()
-    serve_jobs_with(app, name)
+    _this_worker.update(app=app, name=name)
     with app.app_context():
         db.engine.dispose()  # nothing pooled from start-up is inherited by a horse
-    worker = ImportWorker(app, name=name)
+    worker = RegistryWorker(app, name=name)
     return worker.work(burst=burst, logging_level="INFO")
