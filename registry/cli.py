@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from registry import clock
@@ -29,9 +31,10 @@ from registry.imports.mapping_cli import chosen_mapping, needs_mapping_text
 from registry.imports.mappings import summary as mapping_summary
 from registry.imports.services import LegacyFontText, NeedsMapping, create_batch
 from registry.imports.uploads import purge_uploads, save_upload
-from registry.jobs.commands import worker_command
-from registry.imports.jobs import enqueue_import
+from registry.imports.jobs import enqueue_import, requeue_lost
 from registry.jobs.queue import uses_queue
+from registry.jobs.worker import run_worker
+from registry.config import private_folder
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
 from registry.staff import services as staff
@@ -269,7 +272,11 @@ def _enqueue(path: Path | None, by_email: str | None, as_json: bool, resume_batc
         except BaseException:
             copy.unlink(missing_ok=True)  # no file is kept without its batch
             raise
-    job = enqueue_import(current_app, db.session, batch_id)
+    try:
+        job = enqueue_import(current_app, db.session, batch_id)
+    except RedisError:
+        raise click.ClickException(f"the job queue (Redis) did not answer: batch {batch_id} is recorded, "
+                                   "and a worker will queue it once Redis answers") from None
     if as_json:
         click.echo(json.dumps({"batch": batch_id, "job": job}))
     elif job is None:
@@ -322,6 +329,29 @@ def purge_uploads_command(days: int) -> None:
     deleted = purge_uploads(db.session, upload_folder(), now=clock.now(), keep_unfinished=timedelta(days=days))
     db.session.commit()
     click.echo(f"Deleted {len(deleted)} uploaded files")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Quit once the queue is empty (default: wait for jobs).")
+@click.option("--name", default=None, help="The worker's name, shown on the batches it runs (default: host.pid).")
+@with_appcontext
+def worker_command(burst: bool, name: str | None) -> None:
+    """Run imports from the job queue (REGISTRY_REDIS_URL), at a lower CPU priority than the
+    web server. Start any number, on any host that reaches the database, Redis and the
+    upload folder (README "Job queue")."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not uses_queue(app):
+        raise click.ClickException("REGISTRY_REDIS_URL is not set: without Redis, imports run in the web process")
+    if name is not None and not (0 < len(name) <= 100 and name.isprintable() and ":" not in name):
+        raise click.BadParameter("1 to 100 printable characters, no colon", param_hint="--name")
+    folder = upload_folder()
+    if folder == Path(app.instance_path) / "imports":
+        private_folder(folder)  # the default, on one host: created as the web server would
+    elif not folder.is_dir():  # a host without the shared mount would end batches for want of their file
+        raise click.ClickException(
+            f"REGISTRY_IMPORT_UPLOAD_FOLDER {folder} is not a folder on this host: mount the shared upload folder there")
+    os.nice(app.config["WORKER_NICE"])  # registrations in the web server win the CPU
+    run_worker(app, name=name, burst=burst, maintenance=[requeue_lost])
 
 
 def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:

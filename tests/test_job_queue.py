@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -125,6 +126,49 @@ def test_an_upload_waits_on_the_queue_and_its_page_names_the_worker(queued_app: 
     assert (progress["status"], progress["worker"], progress["imported"]) == ("done", "host-b.42", 10)
 
 
+def test_a_batch_whose_job_was_lost_is_queued_again_by_a_worker(database_url: str, queued_app: Flask, tmp_path: Path) -> None:
+    """Redis down when staff upload (the upload still succeeds), or restarted without its data:
+    the batch waits, and the next worker's maintenance puts it on the queue again."""
+    from tests.test_serving import free_port
+
+    down = make_app(database_url, REDIS_URL=f"redis://127.0.0.1:{free_port()}/11",
+                    IMPORT_UPLOAD_FOLDER=queued_app.config["IMPORT_UPLOAD_FOLDER"])
+    make_user(down, "outreach@example.org", "outreach")
+    client = down.test_client()
+    assert sign_in(client, "outreach@example.org").status_code == 303
+    response = upload_file(client, write_csv(tmp_path / "five.csv", [good(n) for n in range(5)]))
+    assert response.status_code == 303
+    waiting = batch_row(database_url)
+    assert waiting["status"] == "queued" and waiting["job_id"]
+    with redis.Redis.from_url(REDIS_URL) as connection:
+        assert Queue("imports", connection=connection).count == 0  # that Redis never heard of it
+
+    run_burst_worker(queued_app, "sweeper")
+    done = batch_row(database_url)
+    assert (done["status"], done["worker"], done["imported"], done["actors"]) == ("done", "sweeper", 5, 5)
+    assert done["job_id"] != waiting["job_id"]
+
+
+def test_a_stalled_batch_on_the_queue_is_left_to_the_workers_until_its_retries_are_spent(
+        database_url: str, queued_app: Flask, tmp_path: Path) -> None:
+    make_user(queued_app, "outreach@example.org", "outreach")
+    client = queued_app.test_client()
+    assert sign_in(client, "outreach@example.org").status_code == 303
+    page_url = upload_file(client, write_csv(tmp_path / "two.csv", [good(1), good(2)])).headers["Location"]
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:  # as a worker killed mid-import leaves it
+        conn.execute(sa.text("UPDATE import_batch SET status = 'running', heartbeat_at = :old, worker = 'lost.1'"),
+                     {"old": datetime(2020, 1, 1)})
+    page = client.get(page_url + "?lang=en").get_data(as_text=True)
+    assert "another worker will resume it by itself" in page and "Resume the import" not in page
+    assert client.get(page_url + "/progress").get_json()["taken_over"] is True
+    with redis.Redis.from_url(REDIS_URL) as connection:  # its retries spent: RQ failed the job for good
+        connection.flushdb()
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Resume the import" in page and "by itself" not in page
+    engine.dispose()
+
+
 def test_the_queue_is_asked_for_only_when_configured(app: Flask, queued_app: Flask, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "one.csv", [good(1)])
     without = app.test_cli_runner()
@@ -181,6 +225,13 @@ def session_processes(leader: int) -> list[tuple[int, int]]:
         if fields[0] != "Z" and int(fields[3]) == leader:  # state, ppid, pgrp, session
             found.append((int(entry.name), int(fields[1])))
     return found
+
+
+def orphans(leader: int) -> list[int]:
+    """Processes of the session whose parent is gone (adopted by init)."""
+    processes = session_processes(leader)
+    alive = {pid for pid, _parent in processes}
+    return [pid for pid, parent in processes if pid != leader and parent not in alive]
 
 
 def kill(pids: list[int]) -> None:
@@ -246,6 +297,11 @@ def test_a_killed_workers_import_is_finished_by_another_worker_with_exact_counts
         if killed == "host":
             other = next(name for name in workers if name != first.args[-1])
             assert state["worker"] == other
+        else:  # the killed horse's reader process does not outlive it (runner._Numbered)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and orphans(first.pid):
+                time.sleep(0.2)
+            assert orphans(first.pid) == []
         assert not Path(state["stored_path"]).exists()
     finally:
         for process in workers.values():

@@ -7,12 +7,15 @@ import time
 import uuid
 
 from flask import Flask
+from redis.exceptions import RedisError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import clock
 from registry.extensions import db
 from registry.imports.models import ImportBatch
 from registry.imports.runner import BatchBusy, queue_duplicates, run_import, settings, start_in_background
-from registry.jobs.queue import enqueue, is_pending, uses_queue
+from registry.jobs.queue import enqueue, is_pending, job_exists, uses_queue
 from registry.jobs.worker import worker_app, worker_name
 
 log = logging.getLogger(__name__)
@@ -20,11 +23,16 @@ log = logging.getLogger(__name__)
 
 def start_batch(app: Flask, session: Session, batch_id: int) -> None:
     """Start (or resume) importing a committed batch: a job on the queue when Redis is
-    configured, else a thread of this process (`make run` without Redis)."""
-    if uses_queue(app):
-        enqueue_import(app, session, batch_id)
-    else:
+    configured, else a thread of this process (`make run` without Redis). Redis not
+    answering loses nothing: the batch waits, and a worker queues it (`requeue_lost`)."""
+    if not uses_queue(app):
         start_in_background(app, batch_id)
+        return
+    try:
+        enqueue_import(app, session, batch_id)
+    except RedisError:
+        session.rollback()
+        log.warning("import batch %s: the job queue did not answer; a worker will queue it", batch_id)
 
 
 def enqueue_import(app: Flask, session: Session, batch_id: int) -> str | None:
@@ -40,6 +48,28 @@ def enqueue_import(app: Flask, session: Session, batch_id: int) -> str | None:
     session.commit()
     return enqueue(app, "registry.imports.jobs.import_batch", batch_id, job_id=job_id,
                    description=f"import batch {batch_id}")
+
+
+def requeue_lost(app: Flask) -> list[int]:
+    """Put on the queue again the batches whose job Redis no longer has (Redis restarted
+    without its data, or did not answer when the batch was started): waiting ones, and
+    running ones whose heartbeat is stale. Run by the workers' maintenance; returns them."""
+    with app.app_context():
+        try:
+            stale_before = clock.now() - settings()[1]
+            lost = db.session.execute(select(ImportBatch.id, ImportBatch.job_id).where(
+                ImportBatch.job_id.is_not(None),
+                (ImportBatch.status == "queued")
+                | ((ImportBatch.status == "running") & (ImportBatch.heartbeat_at <= stale_before)),
+            )).all()
+            db.session.rollback()
+            requeued = [batch_id for batch_id, job_id in lost
+                        if not job_exists(app, job_id) and enqueue_import(app, db.session, batch_id)]
+        finally:
+            db.session.remove()
+    for batch_id in requeued:
+        log.warning("import batch %s: its job was lost by the job queue; queued again", batch_id)
+    return requeued
 
 
 def import_batch(batch_id: int) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from contextlib import ExitStack
 from datetime import date, datetime, timedelta
-from queue import Empty
+from queue import Empty, Full
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -177,13 +178,21 @@ _END = "end"
 
 
 class _Numbered:
-    """The queue as the reader uses it: every message numbered in order."""
+    """The queue as the reader uses it: every message numbered in order. The reader quits
+    when the process it reads for has died (SIGKILL, the OOM killer: no clean-up ran), rather
+    than wait forever, with its memory, for a full queue to be read."""
 
     def __init__(self, queue: Any) -> None:
-        self.queue, self.sent = queue, 0
+        self.queue, self.sent, self.writer = queue, 0, os.getppid()
 
     def put(self, kind: str, payload: Any) -> None:
-        self.queue.put((self.sent, kind, payload))
+        while True:
+            try:
+                self.queue.put((self.sent, kind, payload), timeout=1)
+                break
+            except Full:
+                if os.getppid() != self.writer:
+                    os._exit(0)
         self.sent += 1
 
 

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from registry import clock
@@ -33,7 +34,7 @@ from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
 from registry.imports.xlsform import xlsform_xlsx
 from registry.imports.jobs import start_batch
-from registry.jobs.queue import uses_queue
+from registry.jobs.queue import is_pending, uses_queue
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 
@@ -126,18 +127,28 @@ def _progress(batch: ImportBatch) -> dict[str, object]:
         clock.now() - clock.as_utc(batch.heartbeat_at) > settings()[1]
     )
     rate = batch.rows / batch.seconds_running if batch.seconds_running else None
-    # On the job queue a stalled batch needs no one: its job goes to another worker by itself.
-    on_queue = uses_queue(current_app)
+    handed_on = stalled and _handed_on(batch)
     return {
         "id": batch.id, "status": "stalled" if stalled else batch.status, "worker": batch.worker,
         "rows": batch.rows, "total_rows": batch.total_rows, "imported": batch.imported,
         "duplicates": batch.duplicates, "rejected": batch.rejected,
         "rows_per_second": round(rate) if rate else None,
         "report_url": url_for(".report", batch_id=batch.id) if batch.status == "done" and (batch.duplicates or batch.rejected) else None,
-        "resumable": (stalled and not on_queue) or batch.resumable,
-        "taken_over": stalled and on_queue,
-        "live": batch.status in ("queued", "running") and (not stalled or on_queue),  # the page follows it
+        "resumable": (stalled and not handed_on) or batch.resumable,
+        "taken_over": handed_on,
+        "live": batch.status in ("queued", "running") and (not stalled or handed_on),  # the page follows it
     }
+
+
+def _handed_on(batch: ImportBatch) -> bool:
+    """On the job queue a stalled batch needs no one while its job is pending: RQ hands it
+    to another worker. Once its retries are spent, staff resume it (the button)."""
+    if not uses_queue(current_app) or batch.job_id is None:
+        return False
+    try:
+        return is_pending(current_app, batch.job_id)
+    except RedisError:  # the queue does not answer: no button can help either
+        return True
 
 
 def _problem_page(batch: ImportBatch, after: int) -> tuple[list[dict[str, object]], int | None]:

@@ -53,3 +53,8 @@ def is_pending(app: Flask, job_id: str) -> bool:
         return False
 
 
+
+
+def job_exists(app: Flask, job_id: str) -> bool:
+    """Redis still has the job (in whatever state)."""
+    return Job.exists(job_id, connection=redis_of(app))

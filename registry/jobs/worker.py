@@ -13,8 +13,10 @@ chunk (imports.runner.claim takes over the batch once its own heartbeat is stale
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
+from typing import Callable, Sequence
 
 from flask import Flask
 from rq import Worker
@@ -24,6 +26,8 @@ from rq.queue import Queue
 from registry.extensions import db
 from registry.jobs.queue import queue_of, redis_of
 
+log = logging.getLogger(__name__)
+MAINTENANCE_LOCK = "registry:worker-maintenance"
 # The app and name of this worker process, set by `run_worker` before its first job (the
 # work horse, a fork, inherits them).
 _this_worker: dict[str, object] = {}
@@ -52,18 +56,30 @@ def default_name() -> str:
 class RegistryWorker(Worker):
     """RQ's Worker with the app's timings, and no database connection shared across fork."""
 
-    def __init__(self, app: Flask, *, name: str) -> None:
-        heartbeat = app.config["JOB_HEARTBEAT_SECONDS"]
-        maintenance = app.config["JOB_MAINTENANCE_SECONDS"]
+    def __init__(self, app: Flask, *, name: str, maintenance: Sequence[Callable[[Flask], object]] = ()) -> None:
+        heartbeat, every = app.config["JOB_HEARTBEAT_SECONDS"], app.config["JOB_MAINTENANCE_SECONDS"]
         super().__init__(
             [queue_of(app)], name=name, connection=redis_of(app), job_monitoring_interval=heartbeat,
-            maintenance_interval=maintenance,
+            maintenance_interval=every,
             # An idle worker waits for a job this long (RQ: worker_ttl - 15), then does its
             # maintenance (abandoned jobs of dead workers) when it is due.
-            worker_ttl=maintenance + 15,
+            worker_ttl=every + 15,
             log_job_description=True,  # "import batch 12": ids only
         )
-        self.app = app
+        self.app, self.maintenance = app, tuple(maintenance)
+
+    def run_maintenance_tasks(self) -> None:
+        """RQ's own (abandoned jobs handed on), then the features' (`maintenance`), by one
+        worker at a time; a failure is logged and the worker goes on."""
+        super().run_maintenance_tasks()
+        interval = self.app.config["JOB_MAINTENANCE_SECONDS"]
+        if not self.maintenance or not self.connection.set(MAINTENANCE_LOCK, self.name, nx=True, ex=interval):
+            return
+        for task in self.maintenance:
+            try:
+                task(self.app)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("worker maintenance %s failed", getattr(task, "__name__", task))
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         """A job is abandoned after three missed heartbeats (RQ adds 60 s to one: the
@@ -81,11 +97,13 @@ class RegistryWorker(Worker):
         super().main_work_horse(job, queue)
 
 
-def run_worker(app: Flask, *, name: str | None = None, burst: bool = False) -> bool:
-    """Work the imports queue (until stopped; with `burst`, until it is empty)."""
+def run_worker(app: Flask, *, name: str | None = None, burst: bool = False,
+               maintenance: Sequence[Callable[[Flask], object]] = ()) -> bool:
+    """Work the imports queue (until stopped; with `burst`, until it is empty), running
+    `maintenance` with RQ's own every JOB_MAINTENANCE_SECONDS."""
     name = name or default_name()
     _this_worker.update(app=app, name=name)
     with app.app_context():
         db.engine.dispose()  # nothing pooled from start-up is inherited by a horse
-    worker = RegistryWorker(app, name=name)
+    worker = RegistryWorker(app, name=name, maintenance=maintenance)
     return worker.work(burst=burst, logging_level="INFO")
