@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from registry import clock
@@ -28,7 +31,11 @@ from registry.imports.runner import BatchBusy, read_limits, run_import, upload_f
 from registry.imports.mapping_cli import chosen_mapping, needs_mapping_text
 from registry.imports.mappings import summary as mapping_summary
 from registry.imports.services import LegacyFontText, NeedsMapping, create_batch
-from registry.imports.uploads import purge_uploads
+from registry.imports.uploads import purge_uploads, save_upload
+from registry.imports.jobs import enqueue_import, requeue_lost
+from registry.jobs.queue import uses_queue
+from registry.jobs.worker import run_worker
+from registry.config import private_folder
 from registry.spreadsheets import csv_chunks
 from registry.staff.models import ROLES, StaffUser
 from registry.staff import services as staff
@@ -200,12 +207,18 @@ def revoke_token_command(token: str) -> None:
 @click.option("--mapping", "mapping_name", default=None, help="Apply this saved import mapping (one the --by account sees).")
 @click.option("--mapping-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Apply the import mapping in this JSON file (see the README).")
+@click.option("--enqueue", is_flag=True,
+              help="Put the import on the job queue (REGISTRY_REDIS_URL) for a worker, print the batch number and return.")
 @with_appcontext
 def import_actors_command(path: Path | None, errors_path: Path | None, by_email: str | None,
                           as_json: bool, lang: str, resume_batch: int | None, latin_names: bool,
-                          mapping_name: str | None = None, mapping_file: Path | None = None) -> None:
+                          mapping_name: str | None = None, mapping_file: Path | None = None,
+                          enqueue: bool = False) -> None:
     """Import registrations from a CSV/TSV/TXT, a .zip holding one, or an XLSX, XLS or ODS file,
     through the web form's rules."""
+    if enqueue:
+        _enqueue(path, by_email, as_json, resume_batch, latin_names, mapping_name, mapping_file, errors_path)
+        return
     if resume_batch is not None:
         batch_id = resume_batch
     else:
@@ -236,12 +249,50 @@ def import_actors_command(path: Path | None, errors_path: Path | None, by_email:
         click.echo(json.dumps(summary))
 
 
+def _enqueue(path: Path | None, by_email: str | None, as_json: bool, resume_batch: int | None, latin_names: bool,
+             mapping_name: str | None, mapping_file: Path | None, errors_path: Path | None) -> None:
+    """--enqueue: the batch goes to a worker, which may run on another host: the file is copied
+    into the upload folder (shared by the workers) and deleted, as an upload, when it ends."""
+    if not uses_queue(current_app):
+        raise click.UsageError("--enqueue needs the job queue: set REGISTRY_REDIS_URL")
+    if errors_path is not None:
+        raise click.UsageError("--errors cannot be used with --enqueue: download the report from the batch page")
+    if resume_batch is not None:
+        if db.session.get(ImportBatch, resume_batch) is None:
+            raise click.ClickException(f"--resume: no batch {resume_batch}")
+        batch_id = resume_batch
+    else:
+        if path is None:
+            raise click.UsageError("give a PATH, or --resume BATCH")
+        if not path.is_file():
+            raise click.ClickException(f"{path}: no such file")
+        with path.open("rb") as source:
+            copy = save_upload(source, upload_folder(), path.name)
+        try:
+            batch_id = _new_batch(copy, by_email, latin_names, mapping_name, mapping_file, filename=path.name)
+        except BaseException:
+            copy.unlink(missing_ok=True)  # no file is kept without its batch
+            raise
+    try:
+        job = enqueue_import(current_app, db.session, batch_id)
+    except RedisError:
+        raise click.ClickException(f"the job queue (Redis) did not answer: batch {batch_id} is recorded, "
+                                   "and a worker will queue it once Redis answers") from None
+    if as_json:
+        click.echo(json.dumps({"batch": batch_id, "job": job}))
+    elif job is None:
+        click.echo(f"Batch {batch_id} is already on the job queue")
+    else:
+        click.echo(f"Batch {batch_id} queued (job {job})")
+
+
 def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
-               mapping_name: str | None = None, mapping_file: Path | None = None) -> int:
+               mapping_name: str | None = None, mapping_file: Path | None = None, filename: str | None = None) -> int:
     if path is None:
         raise click.UsageError("give a PATH, or --resume BATCH")
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file")
+    filename = filename or path.name
     user = None
     if by_email:
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(by_email)))
@@ -251,7 +302,7 @@ def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
     mapping, mapping_id = chosen_mapping(db.session, mapping_name, mapping_file, province, TERMINAL_LOCALE)
     try:
         batch = create_batch(
-            db.session, path.resolve(), path.name, uploaded_by_id=user.id if user else None,
+            db.session, path.resolve(), filename, uploaded_by_id=user.id if user else None,
             province_code=province, now=clock.now(), limits=read_limits(),
             latin_names=latin_names, mapping=mapping, mapping_id=mapping_id,
         )
@@ -262,11 +313,11 @@ def _new_batch(path: Path | None, by_email: str | None, latin_names: bool,
         db.session.commit()
     except NeedsMapping as error:
         db.session.rollback()
-        raise click.ClickException(needs_mapping_text(db.session, error, province, path.name)) from None
+        raise click.ClickException(needs_mapping_text(db.session, error, province, filename)) from None
     except UnusableFile as error:
         db.session.rollback()
         hint = " (here: --latin-names)" if isinstance(error, LegacyFontText) else ""
-        raise click.ClickException(f"{path.name}: {translate(error.message, TERMINAL_LOCALE, **error.params)}{hint}") from None
+        raise click.ClickException(f"{filename}: {translate(error.message, TERMINAL_LOCALE, **error.params)}{hint}") from None
     return batch.id
 
 
@@ -281,6 +332,29 @@ def purge_uploads_command(days: int) -> None:
     click.echo(f"Deleted {len(deleted)} uploaded files")
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Quit once the queue is empty (default: wait for jobs).")
+@click.option("--name", default=None, help="The worker's name, shown on the batches it runs (default: host.pid).")
+@with_appcontext
+def worker_command(burst: bool, name: str | None) -> None:
+    """Run imports from the job queue (REGISTRY_REDIS_URL), at a lower CPU priority than the
+    web server. Start any number, on any host that reaches the database, Redis and the
+    upload folder (README "Job queue")."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not uses_queue(app):
+        raise click.ClickException("REGISTRY_REDIS_URL is not set: without Redis, imports run in the web process")
+    if name is not None and not (0 < len(name) <= 100 and name.isprintable() and ":" not in name):
+        raise click.BadParameter("1 to 100 printable characters, no colon", param_hint="--name")
+    folder = upload_folder()
+    if folder == Path(app.instance_path) / "imports":
+        private_folder(folder)  # the default, on one host: created as the web server would
+    elif not folder.is_dir():  # a host without the shared mount would end batches for want of their file
+        raise click.ClickException(
+            f"REGISTRY_IMPORT_UPLOAD_FOLDER {folder} is not a folder on this host: mount the shared upload folder there")
+    os.nice(app.config["WORKER_NICE"])  # registrations in the web server win the CPU
+    run_worker(app, name=name, burst=burst, maintenance=[requeue_lost])
+
+
 def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
     def tr(message: str, **params: object) -> str:
         return translate(message, lang, **params)
@@ -293,4 +367,4 @@ def _write_report(batch: ImportBatch, errors_path: Path, lang: str) -> None:
 commands = [stats_command, create_user_command, import_actors_command, purge_uploads_command, load_indicators_command,
             rebuild_tally_command, reset_password_command, reset_mfa_command, disable_user_command, enable_user_command,
             revoke_token_command, actors, purge_command, verification_keys_command, find_duplicates_command,
-            backup_command, restore_command, check_backup_command]
+            backup_command, restore_command, check_backup_command, worker_command]

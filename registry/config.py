@@ -88,9 +88,21 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("REGISTRY_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)),
-        # One Redis for everything shared between processes (rate limits now; the job queue
-        # later); REGISTRY_RATELIMIT_STORAGE_URI overrides it for the limits alone.
+        # One Redis for everything shared between processes (rate limits, and the job queue
+        # that runs imports: registry/jobs); REGISTRY_RATELIMIT_STORAGE_URI overrides it for
+        # the limits alone. Unset: imports run in a thread of the process that started them.
         "REDIS_URL": os.environ.get("REGISTRY_REDIS_URL") or None,
+        # The job queue's timings (registry/jobs/worker.py): a worker proves it is alive every
+        # HEARTBEAT seconds while it runs a job, and the job of a worker silent for three
+        # heartbeats is given to another worker at the next MAINTENANCE round (default: within
+        # about 2.5 minutes of a host's death). A job that runs longer than TIMEOUT is stopped
+        # (and resumed, up to RETRIES times, as after a crash).
+        "JOB_HEARTBEAT_SECONDS": int(os.environ.get("REGISTRY_JOB_HEARTBEAT_SECONDS", 30)),
+        "JOB_MAINTENANCE_SECONDS": int(os.environ.get("REGISTRY_JOB_MAINTENANCE_SECONDS", 60)),
+        "JOB_TIMEOUT_SECONDS": int(os.environ.get("REGISTRY_JOB_TIMEOUT_SECONDS", 12 * 3600)),
+        "JOB_RETRIES": int(os.environ.get("REGISTRY_JOB_RETRIES", 3)),
+        # How much lower than the web server a worker runs (os.nice): registrations win the CPU.
+        "WORKER_NICE": int(os.environ.get("REGISTRY_WORKER_NICE", 10)),
         "RATELIMIT_STORAGE_URI": rate_limit_storage(),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
         "PROXY_HOPS": int(os.environ.get("REGISTRY_PROXY_HOPS", 0)),
@@ -111,7 +123,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # read in a second process, with a memory limit (imports/runner.py).
         "IMPORT_WORKERS": int(os.environ.get("REGISTRY_IMPORT_WORKERS", 1)),
         "IMPORT_PARALLEL_MIN_ROWS": int(os.environ.get("REGISTRY_IMPORT_PARALLEL_MIN_ROWS", 20000)),
-        # Uploaded files, kept until their import ends (imports/uploads.py).
+        # Uploaded files, kept until their import ends (imports/uploads.py). With workers on
+        # several hosts, a shared mount at this same path on each (README "Job queue").
         "IMPORT_UPLOAD_FOLDER": os.environ.get("REGISTRY_IMPORT_UPLOAD_FOLDER", str(instance_path / "imports")),
         **_import_limits(),
         # Days a registration deactivated as consent_withdrawn is kept whole (and may be

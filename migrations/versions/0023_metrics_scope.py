@@ -4,14 +4,14 @@ Existing tokens do not get it (false); the "some scope" check counts it. SQLite 
 a constraint, so the table is rebuilt (batch mode); PostgreSQL swaps it.
 
 Revision ID: 0023_metrics_scope
-Revises: 0021_import_formats
+Revises: 0022_import_jobs
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_metrics_scope"
-down_revision = "0021_import_formats"
+down_revision = "0022_import_jobs"
 branch_labels = None
 depends_on = None
 

@@ -21,9 +21,10 @@ from registry.imports.mapping_rules import (
     CODES, IGNORE, MOST_VALUES, SAMPLE_ROWS, ColumnSurvey, Mapping, header_signature, parse_mapping, unknown_values,
 )
 from registry.imports.models import ImportBatch
-from registry.imports.runner import read_limits, start_in_background
+from registry.imports.runner import read_limits
 from registry.imports.services import LegacyFontText
 from registry.imports.views import IMPORTERS, _visible_batches
+from registry.imports.jobs import start_batch
 from registry.web.access import roles_required
 
 bp = Blueprint("import_mappings", __name__, url_prefix="/staff/imports")
@@ -159,7 +160,7 @@ def _confirm(batch: ImportBatch, survey: ColumnSurvey, saved: list[ImportMapping
         batch = _waiting_batch(batch.id)
         return _render(batch, survey, columns, value_rows, saved, chosen, error=_(error.message, **error.params),
                        legacy_font=isinstance(error, LegacyFontText), status=422)
-    start_in_background(current_app._get_current_object(), batch.id)  # type: ignore[attr-defined]
+    start_batch(current_app._get_current_object(), db.session, batch.id)  # type: ignore[attr-defined]
     return redirect(url_for("imports.batch", batch_id=batch.id), 303)
 
 

@@ -64,6 +64,10 @@ class ImportBatch(db.Model):  # type: ignore[name-defined]
     # what was applied, as applied (the saved mapping may change or go later).
     mapping_id: Mapped[int | None] = mapped_column(ForeignKey("import_mapping.id", ondelete="SET NULL"))
     mapping_applied: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # On the job queue (registry.jobs): the worker running it or that ran it last (host.pid
+    # or --name), and the RQ job that will run it; both empty for the in-process runner.
+    worker: Mapped[str | None] = mapped_column(String(100))
+    job_id: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def resumable(self) -> bool:

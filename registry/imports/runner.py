@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
-from queue import Empty
+from queue import Empty, Full
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -57,8 +57,9 @@ class BatchBusy(RuntimeError):
     """Another process is running this batch (its heartbeat is fresh), or it has ended for good."""
 
 
-def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta) -> None:
-    """Mark the batch running for us: queued, failed, or running with a stale heartbeat."""
+def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta, worker: str | None = None) -> None:
+    """Mark the batch running for us (`worker`: the job queue worker's name, shown on the
+    batch page): queued, failed, or running with a stale heartbeat."""
     claimed = session.execute(
         update(ImportBatch)
         .where(
@@ -68,7 +69,7 @@ def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta
                 (ImportBatch.status == "running") & (ImportBatch.heartbeat_at <= now - stale_after),
             ),
         )
-        .values(status="running", heartbeat_at=now, failure=None)
+        .values(status="running", heartbeat_at=now, failure=None, worker=worker)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.commit()
@@ -76,8 +77,12 @@ def claim(session: Session, batch_id: int, now: datetime, stale_after: timedelta
         raise BatchBusy(batch_id)
 
 
-def run_import(session: Session, batch_id: int) -> ImportBatch:
+def run_import(session: Session, batch_id: int, *, worker: str | None = None,
+               find_duplicates: bool = True) -> ImportBatch:
     """Import (or resume) a batch to the end; return it with its final counts.
+
+    `worker` names the job queue worker running it; `find_duplicates=False` leaves the
+    after-import search to the caller (the job queue runs it as a job of its own).
 
     The file is read in a worker process with a memory limit (always for a workbook; for
     a CSV of at least IMPORT_PARALLEL_MIN_ROWS rows, so that reading and writing share the
@@ -86,12 +91,12 @@ def run_import(session: Session, batch_id: int) -> ImportBatch:
     known = session.get(ImportBatch, batch_id)
     if known is not None and known.status == "failed" and not known.resumable:
         raise BatchBusy(batch_id)
-    claim(session, batch_id, clock.now(), stale_after)
+    claim(session, batch_id, clock.now(), stale_after, worker)
     with lower_priority(current_app.config["IMPORT_NICE"]):
-        return _run_claimed(session, batch_id)
+        return _run_claimed(session, batch_id, find_duplicates)
 
 
-def _run_claimed(session: Session, batch_id: int) -> ImportBatch:
+def _run_claimed(session: Session, batch_id: int, find_duplicates: bool) -> ImportBatch:
     config = current_app.config
     chunk_rows, _stale_after = settings()
     limits = read_limits()
@@ -136,7 +141,8 @@ def _run_claimed(session: Session, batch_id: int) -> ImportBatch:
     batch.total_rows = batch.rows
     batch_id = batch.id  # read before the commit: reading it after would open a transaction
     _finish(session, batch, "done", None)  # the rows are the import; staff see it done now
-    _queue_duplicates(session, batch_id)
+    if find_duplicates:
+        queue_duplicates(session, batch_id)
     return batch
 
 
@@ -162,11 +168,11 @@ def lower_priority(nice: int) -> Iterator[None]:
             pass
 
 
-def _queue_duplicates(session: Session, batch_id: int) -> None:
+def queue_duplicates(session: Session, batch_id: int) -> None:
     """The review queue's candidates of the rows just stored (registry.duplicates), once the
     batch is done. Its own transaction: a failure here loses no row and does not fail the
     import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
-    queue of issue 14 this becomes a job of its own.) The session holds no transaction while
+    queue it is a job of its own: registry.imports.jobs.) The session holds no transaction while
     the search reads on its own connection (a write lock on SQLite; on PostgreSQL a lock that
     a waiting TRUNCATE or migration would queue the reader behind: a deadlock across the two
     connections that the database cannot see)."""
@@ -202,13 +208,21 @@ _END = "end"
 
 
 class _Numbered:
-    """The queue as the reader uses it: every message numbered in order."""
+    """The queue as the reader uses it: every message numbered in order. The reader quits
+    when the process it reads for has died (SIGKILL, the OOM killer: no clean-up ran), rather
+    than wait forever, with its memory, for a full queue to be read."""
 
     def __init__(self, queue: Any) -> None:
-        self.queue, self.sent = queue, 0
+        self.queue, self.sent, self.writer = queue, 0, os.getppid()
 
     def put(self, kind: str, payload: Any) -> None:
-        self.queue.put((self.sent, kind, payload))
+        while True:
+            try:
+                self.queue.put((self.sent, kind, payload), timeout=1)
+                break
+            except Full:
+                if os.getppid() != self.writer:
+                    os._exit(0)
         self.sent += 1
 
 

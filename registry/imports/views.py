@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from registry import clock
@@ -27,11 +28,13 @@ from registry.imports.headers import tool_columns
 from registry.imports.models import STATUS_LABELS, ImportBatch, ImportProblem
 from registry.imports.reading import UnusableFile
 from registry.imports.report import reasons, report_rows
-from registry.imports.runner import read_limits, settings, start_in_background, upload_folder
+from registry.imports.runner import read_limits, settings, upload_folder
 from registry.imports.services import LegacyFontText, create_batch
 from registry.imports.template import template_csv, template_xlsx
 from registry.imports.uploads import save_upload
 from registry.imports.xlsform import xlsform_xlsx
+from registry.imports.jobs import start_batch
+from registry.jobs.queue import is_pending, uses_queue
 from registry.spreadsheets import csv_chunks
 from registry.web.access import roles_required
 
@@ -41,6 +44,7 @@ bp = Blueprint("imports", __name__, url_prefix="/staff/imports")
 IMPORTERS = ("outreach", "admin")
 PROBLEMS_PAGE = 50  # problem rows shown on the batch page at a time
 OUTCOME_LABELS = {"rejected": N_("Rejected"), "duplicate": N_("Duplicate")}
+TAKEN_OVER = N_("Interrupted: another worker will resume it by itself")
 
 
 def status_text(status: str, not_stored: int) -> str:
@@ -110,7 +114,7 @@ def index():  # type: ignore[no-untyped-def]
         else:
             if batch.status == "mapping":  # columns or values not ours: staff match them first
                 return redirect(url_for("import_mappings.batch_mapping", batch_id=batch.id), 303)
-            start_in_background(current_app._get_current_object(), batch.id)  # type: ignore[attr-defined]
+            start_batch(current_app._get_current_object(), db.session, batch.id)  # type: ignore[attr-defined]
             return redirect(url_for(".batch", batch_id=batch.id), 303)
     batches = db.session.scalars(_visible_batches().limit(50)).all()
     status = 422 if (form.errors or file_error) else 200
@@ -123,14 +127,28 @@ def _progress(batch: ImportBatch) -> dict[str, object]:
         clock.now() - clock.as_utc(batch.heartbeat_at) > settings()[1]
     )
     rate = batch.rows / batch.seconds_running if batch.seconds_running else None
+    handed_on = stalled and _handed_on(batch)
     return {
-        "id": batch.id, "status": "stalled" if stalled else batch.status,
+        "id": batch.id, "status": "stalled" if stalled else batch.status, "worker": batch.worker,
         "rows": batch.rows, "total_rows": batch.total_rows, "imported": batch.imported,
         "duplicates": batch.duplicates, "rejected": batch.rejected,
         "rows_per_second": round(rate) if rate else None,
         "report_url": url_for(".report", batch_id=batch.id) if batch.status == "done" and (batch.duplicates or batch.rejected) else None,
-        "resumable": stalled or batch.resumable,
+        "resumable": (stalled and not handed_on) or batch.resumable,
+        "taken_over": handed_on,
+        "live": batch.status in ("queued", "running") and (not stalled or handed_on),  # the page follows it
     }
+
+
+def _handed_on(batch: ImportBatch) -> bool:
+    """On the job queue a stalled batch needs no one while its job is pending: RQ hands it
+    to another worker. Once its retries are spent, staff resume it (the button)."""
+    if not uses_queue(current_app) or batch.job_id is None:
+        return False
+    try:
+        return is_pending(current_app, batch.job_id)
+    except RedisError:  # the queue does not answer: no button can help either
+        return True
 
 
 def _problem_page(batch: ImportBatch, after: int) -> tuple[list[dict[str, object]], int | None]:
@@ -162,7 +180,8 @@ def batch(batch_id: int):  # type: ignore[no-untyped-def]
     return render_template("imports/batch.html", batch=found, progress=progress, problems=problems,
                            tool_columns=tool_columns(found.header),
                            after=int(after or 0), next_after=next_after,
-                           status=status_text(str(progress["status"]), found.duplicates + found.rejected))
+                           status=_(TAKEN_OVER) if progress["taken_over"] else
+                           status_text(str(progress["status"]), found.duplicates + found.rejected))
 
 
 @bp.get("/<int:batch_id>/progress")
@@ -176,7 +195,7 @@ def progress(batch_id: int):  # type: ignore[no-untyped-def]
 def resume(batch_id: int):  # type: ignore[no-untyped-def]
     found = _batch_or_404(batch_id)
     if _progress(found)["resumable"]:
-        start_in_background(current_app._get_current_object(), found.id)  # type: ignore[attr-defined]
+        start_batch(current_app._get_current_object(), db.session, found.id)  # type: ignore[attr-defined]
     return redirect(url_for(".batch", batch_id=found.id), 303)
 
 

@@ -14,14 +14,15 @@
         set("rows", p.rows); set("total", p.total_rows === null ? "?" : p.total_rows);
         set("rate", p.rows_per_second || "–");
         set("imported", p.imported); set("duplicates", p.duplicates); set("rejected", p.rejected);
+        if (p.worker) { set("worker-name", p.worker); document.getElementById("worker").hidden = false; }
         if (p.report_url) {
           document.getElementById("report-link").href = p.report_url;
           document.getElementById("report").hidden = false;
         }
-        if (p.status === "queued" || p.status === "running") { setTimeout(poll, 1000); }
-        else if (p.status !== box.dataset.status) { window.location.reload(); }
+        if (p.status !== box.dataset.status) { window.location.reload(); }
+        else if (box.dataset.live === "1") { setTimeout(poll, 1000); }
       })
       .catch(function () { setTimeout(poll, 3000); });
   }
-  if (box.dataset.status === "queued" || box.dataset.status === "running") { setTimeout(poll, 500); }
+  if (box.dataset.live === "1") { setTimeout(poll, 500); }
 })();
