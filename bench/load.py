@@ -16,6 +16,7 @@ dropped after). Then, with N keep-alive connections (bench/load_client.py):
 Rate limits stay on: the server trusts one proxy hop (REGISTRY_PROXY_HOPS=1, as behind the
 production proxy) and each visitor comes from its own address in X-Forwarded-For.
 Prints per kind: requests/s, p50/p95/p99 ms, errors; the server's and the client's CPU per request.
+`--profile`: where the registration POST goes, sampled in the workers (bench/load_profile.py).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import load_client as client  # noqa: E402
+import load_profile  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from databases import fresh_postgres_database  # noqa: E402
 from minimal_app import create_table  # noqa: E402
@@ -194,6 +196,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="minimal POST / registration POST rounds (default 3)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the registry's workers with py-spy during the registration-alone stretches")
     args = parser.parse_args()
     host = loopback(args.host)
     folder = Path(tempfile.mkdtemp(prefix="load-bench-"))
@@ -207,13 +211,20 @@ def main() -> None:
             people = client.Shared(0, addresses=True)
             for server, script in ((minimal, client.minimal_posts), (registry, client.campaign)):
                 client.drive(host, server.port, script, people, args.connections, 5)  # warm-up, not counted
-            pairs = [(Phase(minimal, client.minimal_posts, people, args.connections, args.pair_seconds),
-                      Phase(registry, client.registration_posts, people, args.connections, args.pair_seconds))
-                     for _ in range(args.rounds)]
+            pairs = []
+            for _ in range(args.rounds):
+                first = Phase(minimal, client.minimal_posts, people, args.connections, args.pair_seconds)
+                samplers = load_profile.start(registry.workers(), args.pair_seconds, folder) if args.profile else []
+                pairs.append((first, Phase(registry, client.registration_posts, people, args.connections, args.pair_seconds)))
+                for sampler in samplers:
+                    sampler.wait()
             mix = Phase(registry, client.campaign, people, args.connections, args.seconds)
             for server in servers:
                 server.stop()
             report(args, pairs, mix)
+            if args.profile:
+                print("\nregistration POST alone, the registry's own functions by share of GIL samples (py-spy):")
+                print("\n".join(load_profile.top(folder)))
     finally:
         for server in servers:
             if server.process.poll() is None:
