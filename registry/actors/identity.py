@@ -106,7 +106,7 @@ _LOOKUPS = (
 
 
 def find_existing(session: Session, people: Sequence[Person]) -> list[Existing | None]:
-    """For each person, the stored actor they duplicate (a few indexed queries for the lot).
+    """For each person, the stored actor they duplicate (one statement of indexed look-ups for the lot).
 
     The wanted values travel as one parameter (JSON on SQLite, an array on PostgreSQL) and
     each becomes one index probe whatever the planner knows: an IN list of thousands of
