@@ -21,7 +21,7 @@ from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
 from registry import PROJECT_ROOT
-from tests.test_serving import GUNICORN, serve
+from tests.test_serving import GUNICORN, serve, stop
 
 DEPLOY = PROJECT_ROOT / "deploy"
 INSTALLED_AT = "/opt/registry"  # where the units expect this repository
@@ -229,8 +229,7 @@ def test_gunicorn_as_deployed_logs_json_and_counts_every_process(database_url: s
         assert len(list(folder.glob("counter_*.db"))) >= 1  # each process's own file: multiprocess mode
         assert get(base + "/metrics", {"X-Forwarded-For": "198.51.100.4"})[0] == 401
     finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=60)[0]
+        output = stop(process)
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line one JSON object
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
     served = {line["request_id"]: line for line in lines if line["logger"] == "registry.request"}

@@ -1,6 +1,6 @@
 """Exact under mixed load (issue 14): the real gunicorn (2 worker processes, as `make run`
 starts it with Redis) serves registrations, status look-ups and statistics while two
-overlapping imports run beside it in their own processes, for REGISTRY_MIXED_LOAD_SECONDS
+overlapping imports run beside it on two job-queue workers (`flask worker`, RQ), for REGISTRY_MIXED_LOAD_SECONDS
 (60 by default), on SQLite and on PostgreSQL.
 
 Eight clients register people (two of them the same people at the same moment), one reads
@@ -16,7 +16,6 @@ would refuse the campaign itself); they still count in Redis, as in production.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import subprocess
@@ -26,7 +25,7 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -36,7 +35,7 @@ import sqlalchemy as sa
 from registry import PROJECT_ROOT, clock
 from tests.helpers import POSTGRES_URL, make_app, make_user, tally_matches_a_recount
 from tests.import_files import HEADER, good, write_csv
-from tests.test_serving import redis_url, serve, stop
+from tests.test_serving import serve, stop
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +44,9 @@ CLIENTS = 8
 TIMEOUT = 2.0  # the client's timeout: a registration slower than this failed for its person
 IMPORT_ROWS = int(os.environ.get("REGISTRY_MIXED_LOAD_IMPORT_ROWS", 60_000))
 FLASK = Path(sys.executable).with_name("flask")
-IMPORTER = "registry-import"
-REASONS = re.compile(r'class="field-error" id="([a-z_]+)-error">([^<]+)')  # application_name of the import processes' connections
+IMPORTER = "registry-import"  # application_name of the import workers' connections
+REDIS_URL = "redis://127.0.0.1:6379/14"  # this test's own Redis database
+REASONS = re.compile(r'class="field-error" id="([a-z_]+)-error">([^<]+)')
 
 
 @dataclass
@@ -65,7 +65,10 @@ class Tally:
 class Client:
     """A phone's browser: keeps its session cookie and the form's CSRF token."""
 
+    opened: list["Client"] = []  # closed by the test once its threads are done
+
     def __init__(self, base: str) -> None:
+        Client.opened.append(self)
         url = urllib.parse.urlsplit(base)
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
         self.cookie = ""
@@ -106,8 +109,14 @@ class Client:
         return found.group(1)
 
 
-def person(phone: str, name: str) -> dict[str, str]:
-    return {"category": "self_employed", "full_name": name, "gender": "male", "date_of_birth": "12/03/1988",
+def born(n: int) -> date:
+    """Dates of birth spread over 40 years, as a campaign's people are (the duplicate search
+    compares people born the same day: one shared birthday would make every pair a candidate)."""
+    return date(1966, 1, 1) + timedelta(days=n * 7919 % 14_600)
+
+
+def person(phone: str, name: str, n: int) -> dict[str, str]:
+    return {"category": "self_employed", "full_name": name, "gender": "male", "date_of_birth": born(n).strftime("%d/%m/%Y"),
             "national_id": "", "phone": phone, "province": "12", "district": "1201", "commune": "120101",
             "sector": "trade", "business_name": "", "workers": "", "consent": "y"}
 
@@ -134,11 +143,11 @@ def registering(base: str, client_no: int, deadline: float, seen: Tally, pair: t
                 return
         started = time.perf_counter()
         try:
-            status, page, headers = client.request("POST", "/register", {**person(phone, name_of(number)), "csrf_token": token})
+            status, page, headers = client.request("POST", "/register", {**person(phone, name_of(number), number), "csrf_token": token})
         except (TimeoutError, OSError) as error:
             with seen.lock:
                 seen.unanswered.add(key)
-                seen.errors.append(f"POST timed out or failed: {type(error).__name__}")
+                seen.errors.append(f"client {client_no}: POST timed out or failed: {type(error).__name__}")
             continue
         elapsed = time.perf_counter() - started
         with seen.lock:
@@ -273,17 +282,30 @@ def sample_lock_waits(url: str, stop_at: threading.Event, waits: LockWaits) -> N
 
 def write_import(path: Path, first: int, count: int) -> Path:
     today = clock.today().isoformat()
-    return write_csv(path, [good(n, registered_on=today) for n in range(first, first + count)], HEADER)
+    return write_csv(path, [good(n, registered_on=today, date_of_birth=born(n).isoformat()) for n in range(first, first + count)], HEADER)
 
 
-def start_import(database_url: str, path: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+def importer_environment(database_url: str, queue: str, uploads: Path) -> dict[str, str]:
     url = database_url
     if url.startswith("postgresql"):
         url = str(sa.make_url(url).update_query_dict({"application_name": IMPORTER}))
-    environment = {**os.environ, "REGISTRY_DATABASE_URL": url, "SECRET_KEY": "test-only-secret-key",
-                   "REGISTRY_IMPORT_UPLOAD_FOLDER": str(path.parent / "uploads")}
-    return subprocess.Popen([str(FLASK), "--app", "registry", "import-actors", str(path), "--json"], cwd=PROJECT_ROOT,
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return {**os.environ, "REGISTRY_DATABASE_URL": url, "SECRET_KEY": "test-only-secret-key",
+            "REGISTRY_REDIS_URL": queue, "REGISTRY_IMPORT_UPLOAD_FOLDER": str(uploads)}
+
+
+def enqueue(environment: dict[str, str], path: Path) -> None:
+    """`import-actors PATH --enqueue`: the batch is created and put on the queue at once."""
+    done = subprocess.run([str(FLASK), "--app", "registry", "import-actors", str(path), "--enqueue", "--json"],
+                          cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def start_worker(environment: dict[str, str], name: str, log: Path) -> subprocess.Popen:  # type: ignore[type-arg]
+    """`flask worker --burst`: runs the queued imports (and their duplicate searches), then
+    quits. Its output goes to a file (a pipe read only at the end could fill and block it)."""
+    with log.open("w") as out:
+        return subprocess.Popen([str(FLASK), "--app", "registry", "worker", "--burst", "--name", name],
+                                cwd=PROJECT_ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
 
 
 def web_url(database_url: str) -> str:
@@ -294,11 +316,17 @@ def web_url(database_url: str) -> str:
 
 @pytest.fixture
 def shared_store() -> Iterator[str]:
-    url = redis_url()
-    if url is None:
-        pytest.skip("Redis is not running: two gunicorn workers need a shared rate-limit store")
-    yield url
-    redis_url()  # emptied again
+    """This test's own Redis database (14): rate limits and the job queue, emptied before and after."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+        client.flushdb()
+    except Exception as error:  # noqa: BLE001 - no Redis here
+        pytest.skip(f"Redis is not running ({type(error).__name__}): two gunicorn workers and the job queue need it")
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
 
 
 def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: str, shared_store: str, tmp_path: Path) -> None:
@@ -317,8 +345,11 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
     if POSTGRES_URL:
         sampler = threading.Thread(target=sample_lock_waits, args=(database_url, stop_sampling, waits))
         sampler.start()
+    importing = importer_environment(database_url, shared_store, tmp_path / "uploads")
+    enqueue(importing, first)
+    enqueue(importing, second)
     try:
-        importers = [start_import(database_url, first), start_import(database_url, second)]
+        workers = [start_worker(importing, name, tmp_path / f"{name}.log") for name in ("import-1", "import-2")]
         deadline = time.monotonic() + SECONDS
         pair = threading.Barrier(2)
         threads = [threading.Thread(target=registering, args=(base, n, deadline, seen, pair if n < 2 else None))
@@ -330,7 +361,11 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
         for thread in threads:
             thread.join()
         pair.abort()
-        outputs = [importer.communicate(timeout=600)[0] for importer in importers]
+        while Client.opened:
+            Client.opened.pop().connection.close()
+        for worker in workers:
+            worker.wait(timeout=600)
+        outputs = [(tmp_path / f"{name}.log").read_text() for name in ("import-1", "import-2")]
     finally:
         stop_sampling.set()
         if sampler is not None:
@@ -342,12 +377,8 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
     print(f"\n{len(latencies)} registrations, p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms, {len(seen.unanswered)} unanswered; "
           f"longest lock wait behind an import {waits.longest * 1000:.0f} ms ({waits.samples} samples); "
-          f"statuses {dict(seen.statuses)}")
-    assert all(importer.returncode == 0 for importer in importers), outputs
-    counts = [json.loads(output.strip().splitlines()[-1]) for output in outputs]
-    assert sum(c["imported"] for c in counts) == people_in_files
-    assert sum(c["duplicates"] for c in counts) == overlap
-    assert sum(c["rejected"] for c in counts) == 0
+          f"statuses {dict(seen.statuses)}; errors {Counter(seen.errors).most_common(12)}")
+    assert all(worker.returncode == 0 for worker in workers), [output[-3000:] for output in outputs]
 
     assert "Traceback" not in server_log, server_log[-3000:]
     assert not [status for status in seen.statuses if status >= 500], seen.statuses
@@ -373,6 +404,12 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
         assert {phone.replace("+855", "0") for phone in web} == set(seen.created)
         imported = db.session.execute(sa.text("SELECT count(*) FROM actor WHERE channel = 'outreach'")).scalar_one()
         assert imported == people_in_files
+        batches = db.session.execute(sa.text(
+            "SELECT status, imported, duplicates, rejected, worker FROM import_batch ORDER BY id")).all()
+        assert [b.status for b in batches] == ["done", "done"], batches
+        assert sum(b.imported for b in batches) == people_in_files
+        assert sum(b.duplicates for b in batches) == overlap and sum(b.rejected for b in batches) == 0
+        assert {b.worker for b in batches} <= {"import-1", "import-2"}
         moved = dict(db.session.execute(sa.text(
             "SELECT phone, count(*) FROM actor WHERE channel = 'self' AND sector = 'transport' GROUP BY phone")).all())
         assert moved == dict(corrected) and len(corrected) > 0  # every correction answered 303 is stored

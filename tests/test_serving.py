@@ -6,8 +6,10 @@ import http.cookiejar
 import io
 import os
 import re
+import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 import urllib.error
@@ -43,15 +45,19 @@ def redis_url() -> str | None:
 
 
 def serve(database_url: str, **env: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
-    """gunicorn exactly as `make run` starts it (gunicorn.conf.py), on a free port."""
+    """gunicorn exactly as `make run` starts it (gunicorn.conf.py), on a free port. Its output
+    goes to a file (`stop` returns it): a pipe nobody reads fills at 64 KB, and the server
+    would then block on a log line in the middle of a request, holding its locks."""
     port = free_port()
     environment = {**os.environ, "REGISTRY_DATABASE_URL": database_url, "REGISTRY_SECURE_COOKIES": "0",
                    "SECRET_KEY": "test-only-secret-key", "REGISTRY_BIND": f"127.0.0.1:{port}", **env}
     for name in ("REGISTRY_REDIS_URL", "REGISTRY_RATELIMIT_STORAGE_URI"):
         if name not in env:
             environment.pop(name, None)
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")
     process = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "registry:create_app()"], cwd=PROJECT_ROOT,
-                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process.log = log  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         if process.poll() is not None:
@@ -62,7 +68,7 @@ def serve(database_url: str, **env: str) -> tuple[subprocess.Popen, str]:  # typ
         except OSError:  # not listening yet, or a first answer slower than the timeout on a busy machine
             time.sleep(0.1)
     process.kill()
-    raise AssertionError("gunicorn did not start: " + (process.communicate()[0] or "")[-2000:])
+    raise AssertionError("gunicorn did not start: " + stop(process)[-2000:])
 
 
 def wrong_passwords(base: str, email: str, attempts: int) -> list[int]:
@@ -86,13 +92,19 @@ def account(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     yield "target@example.org"
 
 
-def stop(process: subprocess.Popen) -> str:  # type: ignore[type-arg]
-    process.terminate()
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> str:  # type: ignore[type-arg]
+    """Stop a server `serve` started (SIGTERM: a graceful stop) and return what it wrote."""
+    process.send_signal(sig)
     try:
-        return process.communicate(timeout=20)[0] or ""
+        process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         process.kill()
-        return process.communicate()[0] or ""
+        process.wait()
+    log = process.log  # type: ignore[attr-defined]
+    log.seek(0)
+    output = log.read()
+    log.close()
+    return output
 
 
 def test_make_run_checks_at_most_five_of_thirty_wrong_passwords(database_url: str, account: str) -> None:

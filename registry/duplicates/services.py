@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Iterable, Sequence
 
-from sqlalchemy import DateTime, and_, bindparam, exists, or_, select, text, update
+from sqlalchemy import Date, DateTime, TextClause, bindparam, exists, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from registry.actors import lifecycle
@@ -75,11 +76,13 @@ def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
         births = {(p.category, p.date_of_birth) for p in part}
         phones = {p.phone for p in part}.union(*(phone_neighbours(p.phone) for p in part))
         ids = {p.national_id for p in part if p.national_id}
-        conditions = [and_(Actor.category == category, Actor.date_of_birth == born) for category, born in births]
-        conditions.append(Actor.phone.in_(sorted(phones)))
+        statement = _candidates_statement(session.get_bind().dialect.name, len(births), bool(ids))
+        params: dict[str, object] = {"phones": _values(session, phones)}
         if ids:
-            conditions.append(Actor.national_id.in_(sorted(ids)))
-        others = [person(row) for row in session.execute(select(*PERSON_COLUMNS).where(ACTIVE, or_(*conditions)))]
+            params["ids"] = _values(session, ids)
+        for n, (category, born) in enumerate(sorted(births)):
+            params[f"category_{n}"], params[f"born_{n}"] = category, born
+        others = [person(row) for row in session.execute(statement, params)]
         for p in part:
             for other in others:
                 if other.id != p.id:
@@ -89,6 +92,31 @@ def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
     return list(found.values())
 
 
+@lru_cache(maxsize=64)
+def _candidates_statement(dialect: str, births: int, with_ids: bool) -> TextClause:
+    """Active registrations of the same category and date of birth (one of `births` pairs),
+    a phone of :phones, or a national ID of :ids. Written once per shape, the values as one
+    parameter (JSON on SQLite, an array on PostgreSQL): an IN list of ~200 phones built and
+    rendered bind by bind cost a third of the look-up at every registration; same plan
+    (SQLite: a MULTI-INDEX OR over ix_actor_birth, ix_actor_phone and ix_actor_national_id)."""
+    def one_of(column: str, name: str) -> str:
+        if dialect == "sqlite":
+            return f"actor.{column} IN (SELECT value FROM json_each(:{name}))"
+        return f"actor.{column} = ANY(CAST(:{name} AS text[]))"
+
+    conditions = [f"(actor.category = :category_{n} AND actor.date_of_birth = :born_{n})" for n in range(births)]
+    conditions.append(one_of("phone", "phones"))
+    if with_ids:
+        conditions.append(one_of("national_id", "ids"))
+    names = ", ".join(f"actor.{column.key}" for column in PERSON_COLUMNS)
+    statement = text(f"SELECT {names} FROM actor WHERE actor.status = 'active' AND ({' OR '.join(conditions)})")
+    return statement.bindparams(*(bindparam(f"born_{n}", type_=Date) for n in range(births))).columns(*PERSON_COLUMNS)
+
+
+def _values(session: Session, values: set[str]) -> object:
+    return json.dumps(sorted(values)) if session.get_bind().dialect.name == "sqlite" else sorted(values)
+
+
 def find_for(session: Session, actor_ids: Sequence[int], *, source: str, now: datetime) -> int:
     """Look for duplicates of these registrations (the active ones) and queue them; returns
     how many pairs were new."""
@@ -96,7 +124,17 @@ def find_for(session: Session, actor_ids: Sequence[int], *, source: str, now: da
     for start in range(0, len(actor_ids), 1000):
         people += [person(row) for row in session.execute(
             select(*PERSON_COLUMNS).where(ACTIVE, Actor.id.in_(actor_ids[start:start + 1000])))]
+    return find_among(session, people, source=source, now=now)
+
+
+def find_among(session: Session, people: Sequence[Person], *, source: str, now: datetime) -> int:
+    """find_for with the people already in hand (a registration just stored: no need to read it back)."""
     return store(session, candidates_of(session, people), source=source, now=now)
+
+
+def person_of(actor: Actor) -> Person:
+    """An active actor in hand as the queue compares it (PERSON_COLUMNS' order)."""
+    return person([getattr(actor, column.key) for column in PERSON_COLUMNS])
 
 
 def close_settled(session: Session, now: datetime, *, pair_ids: Sequence[int] | None = None,

@@ -111,7 +111,7 @@ class Attempt:
 
     def store(self, form: RegistrationForm, *, channel: str, assisted_by_id: int | None = None,
               only_province: str | None = None) -> Actor | None:
-        """The stored actor (committed), or None with `errors` or `duplicate` set.
+        """The stored actor (committed; outside the session), or None with `errors` or `duplicate` set.
 
         `only_province`: a province-limited member of staff registers people of that province
         only. A public registration is counted against its phone and national ID
@@ -134,7 +134,7 @@ class Attempt:
         def store() -> Actor:
             actor = register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
                                    assisted_by_id=assisted_by_id)
-            duplicates.find_for(db.session, [actor.id], source="registration", now=now)  # the review queue
+            duplicates.find_among(db.session, [duplicates.person_of(actor)], source="registration", now=now)  # the review queue
             if assisted_by_id is not None:
                 audit("actor_registered", subject=f"actor {actor.id}", detail={"channel": channel})
             return actor
