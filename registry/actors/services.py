@@ -1,6 +1,7 @@
 """Operations on actors: plain functions that flush and never commit (the caller does)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from typing import get_type_hints
 
@@ -27,11 +28,15 @@ class DuplicateRegistration(Exception):
 
 def register_actor(
     session: Session, reg: Registration, *, channel: str, consented_at: datetime, now: datetime,
-    assisted_by_id: int | None = None,
+    assisted_by_id: int | None = None, before_counting: Callable[[Actor], None] | None = None,
 ) -> Actor:
     """Store one registration and return it as stored (an Actor outside the session: nothing
     reads the row back, even after the commit); raise DuplicateRegistration if the person is
-    already there. `assisted_by_id`: the member of staff who registered the person with them."""
+    already there. `assisted_by_id`: the member of staff who registered the person with them.
+
+    `before_counting(actor)`: more work of the same transaction (the duplicate look-up, the
+    audit), run before the tally: the tally's country and province rows are shared by every
+    registration of the day, so they are written last and stay locked only until the commit."""
     lock_identities(session, [reg])
     existing = find_existing(session, [reg])[0]
     if existing is not None:
@@ -50,8 +55,11 @@ def register_actor(
         # A concurrent registration of the same person won the race (unique indexes).
         raise DuplicateRegistration(None) from None
     name_index.index_new(session, [actor_id])
+    actor = Actor(**values)  # the values stored, outside the session (session.get reads the row)
+    if before_counting is not None:
+        before_counting(actor)
     count_new(session, [_fine(reg, channel)])
-    return Actor(**values)  # the values stored, outside the session (session.get reads the row)
+    return actor
 
 
 def _fine(r: Registration, channel: str) -> Fine:

@@ -131,13 +131,14 @@ class Attempt:
             proof.limit_registration(registration.phone, registration.national_id)
         now = clock.now()
 
-        def store() -> Actor:
-            actor = register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
-                                   assisted_by_id=assisted_by_id)
+        def also(actor: Actor) -> None:
             duplicates.find_among(db.session, [duplicates.person_of(actor)], source="registration", now=now)  # the review queue
             if assisted_by_id is not None:
                 audit("actor_registered", subject=f"actor {actor.id}", detail={"channel": channel})
-            return actor
+
+        def store() -> Actor:
+            return register_actor(db.session, registration, channel=channel, consented_at=now, now=now,
+                                  assisted_by_id=assisted_by_id, before_counting=also)
 
         try:
             actor = committed(db.session, store)  # run again if chosen as a deadlock's victim
