@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -351,7 +350,6 @@ def worker_command(burst: bool, name: str | None) -> None:
     elif not folder.is_dir():  # a host without the shared mount would end batches for want of their file
         raise click.ClickException(
             f"REGISTRY_IMPORT_UPLOAD_FOLDER {folder} is not a folder on this host: mount the shared upload folder there")
-    os.nice(app.config["WORKER_NICE"])  # registrations in the web server win the CPU
     run_worker(app, name=name, burst=burst, maintenance=[requeue_lost])
 
 

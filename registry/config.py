@@ -101,8 +101,6 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "JOB_MAINTENANCE_SECONDS": int(os.environ.get("REGISTRY_JOB_MAINTENANCE_SECONDS", 60)),
         "JOB_TIMEOUT_SECONDS": int(os.environ.get("REGISTRY_JOB_TIMEOUT_SECONDS", 12 * 3600)),
         "JOB_RETRIES": int(os.environ.get("REGISTRY_JOB_RETRIES", 3)),
-        # How much lower than the web server a worker runs (os.nice): registrations win the CPU.
-        "WORKER_NICE": int(os.environ.get("REGISTRY_WORKER_NICE", 10)),
         "RATELIMIT_STORAGE_URI": rate_limit_storage(),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none).
         "PROXY_HOPS": int(os.environ.get("REGISTRY_PROXY_HOPS", 0)),
@@ -116,7 +114,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Seconds one write transaction of an import should take (imports/runner.py Writes):
         # registrations wait behind at most one; 0: a whole chunk per transaction.
         "IMPORT_WRITE_SECONDS": float(os.environ.get("REGISTRY_IMPORT_WRITE_SECONDS", 0.05)),
-        # How much lower than web requests imports run (nice steps; 0: the same).
+        # How much lower than web requests an import's reader process runs (nice steps; 0: the
+        # same). Its writer keeps its priority: it holds locks registrations wait for.
         "IMPORT_NICE": int(os.environ.get("REGISTRY_IMPORT_NICE", 10)),
         # 1: CSV files of at least MIN_ROWS rows are read and validated in a second process
         # while this one writes (2 cores); 0: CSV files are read inline. A workbook is always

@@ -187,19 +187,6 @@ def test_the_queue_is_asked_for_only_when_configured(app: Flask, queued_app: Fla
         assert Queue("imports", connection=connection).count == 0
 
 
-def test_a_worker_runs_below_the_web_servers_priority(queued_app: Flask) -> None:
-    process = subprocess.Popen(worker_command("nice-worker"), env=worker_env(queued_app), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and os.getpriority(os.PRIO_PROCESS, process.pid) == os.nice(0):
-            time.sleep(0.1)
-        assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, os.nice(0) + 10)
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-
-
 # -- a worker killed mid-import ---------------------------------------------------------------
 
 ROWS = 6000

@@ -264,16 +264,17 @@ def sample_lock_waits(url: str, stop_at: threading.Event, waits: LockWaits) -> N
     engine = sa.create_engine(url, connect_args={"application_name": "lock-sampler"})
     query = sa.text(
         "SELECT extract(epoch FROM clock_timestamp() - l.waitstart),"
-        " (SELECT string_agg(DISTINCT b.application_name, ',') FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(w.pid)))"
+        " (SELECT string_agg(DISTINCT b.application_name || ' ' || b.state || ': ' || left(b.query, 50), ',')"
+        "  FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(w.pid))), l.locktype"
         " FROM pg_locks l JOIN pg_stat_activity w ON w.pid = l.pid"
         " WHERE NOT l.granted AND w.datname = current_database() AND w.application_name = 'registry-web'"
         " AND l.waitstart IS NOT NULL")
     with engine.connect() as connection:
         while not stop_at.is_set():
-            for seconds, blockers in connection.execute(query):
+            for seconds, blockers, kind in connection.execute(query):
                 if blockers and IMPORTER in blockers:
                     waits.longest = max(waits.longest, float(seconds))
-                    waits.seen.append(f"{float(seconds) * 1000:.0f} ms behind {blockers}")
+                    waits.seen.append(f"{float(seconds) * 1000:.0f} ms on a {kind} lock behind {blockers}")
             connection.rollback()
             waits.samples += 1
             stop_at.wait(0.01)
@@ -376,7 +377,8 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
     print(f"\n{len(latencies)} registrations, p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms, {len(seen.unanswered)} unanswered; "
-          f"longest lock wait behind an import {waits.longest * 1000:.0f} ms ({waits.samples} samples); "
+          f"longest lock wait behind an import {waits.longest * 1000:.0f} ms ({waits.samples} samples"
+          f"{'; ' + max(waits.seen, key=lambda w: float(w.split()[0])) if waits.seen else ''}); "
           f"statuses {dict(seen.statuses)}; errors {Counter(seen.errors).most_common(12)}")
     assert all(worker.returncode == 0 for worker in workers), [output[-3000:] for output in outputs]
 

