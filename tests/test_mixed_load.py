@@ -380,30 +380,25 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
           f"longest lock wait behind an import {waits.longest * 1000:.0f} ms ({waits.samples} samples"
           f"{'; ' + max(waits.seen, key=lambda w: float(w.split()[0])) if waits.seen else ''}); "
           f"statuses {dict(seen.statuses)}; errors {Counter(seen.errors).most_common(12)}")
+    # Exact first: whatever the timings, nothing is lost, doubled or miscounted.
     assert all(worker.returncode == 0 for worker in workers), [output[-3000:] for output in outputs]
-
     assert "Traceback" not in server_log, server_log[-3000:]
     assert not [status for status in seen.statuses if status >= 500], seen.statuses
-    assert seen.errors == [], seen.errors[:20]
-    assert seen.unanswered == set()
-    assert len(latencies) > 100 and p99 < 0.5, f"{len(latencies)} registrations, p99 {p99 * 1000:.0f} ms"
     # The pair: each shared person stored once, by exactly one of the two posts.
     for phone in set(seen.created) | set(seen.refused_as_duplicate):
         if phone.startswith("092"):
             assert seen.created[phone] == 1 and seen.refused_as_duplicate[phone] in (0, 1), phone
         else:
             assert seen.created[phone] == 1, phone
-    if POSTGRES_URL:
-        assert waits.samples > 100
-        assert waits.longest < 0.1, waits.seen[:20]
-
     with app.app_context():
         from registry.extensions import db
 
         web = dict(db.session.execute(sa.text(
             "SELECT phone, count(*) FROM actor WHERE channel = 'self' GROUP BY phone")).all())
         assert set(web.values()) <= {1}  # nobody stored twice
-        assert {phone.replace("+855", "0") for phone in web} == set(seen.created)
+        stored = {phone.replace("+855", "0") for phone in web}
+        # Every 303 is a stored person; a POST the client gave up on may have been stored (once).
+        assert set(seen.created) <= stored <= set(seen.created) | seen.unanswered
         imported = db.session.execute(sa.text("SELECT count(*) FROM actor WHERE channel = 'outreach'")).scalar_one()
         assert imported == people_in_files
         batches = db.session.execute(sa.text(
@@ -416,3 +411,11 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
             "SELECT phone, count(*) FROM actor WHERE channel = 'self' AND sector = 'transport' GROUP BY phone")).all())
         assert moved == dict(corrected) and len(corrected) > 0  # every correction answered 303 is stored
         tally_matches_a_recount(db.session)
+
+    # Then the service the clients got: no timeout, p99 < 500 ms, no wait behind an import.
+    assert seen.errors == [], seen.errors[:20]
+    assert seen.unanswered == set()
+    assert len(latencies) > 100 and p99 < 0.5, f"{len(latencies)} registrations, p99 {p99 * 1000:.0f} ms"
+    if POSTGRES_URL:
+        assert waits.samples > 100
+        assert waits.longest < 0.1, waits.seen[:20]
