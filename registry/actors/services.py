@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from typing import get_type_hints
 
 from sqlalchemy import Connection, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry.actors import name_index
@@ -127,6 +127,12 @@ def _copy_actors(connection: Connection, records: list[tuple]) -> None:  # type:
     except connection.dialect.dbapi.IntegrityError as error:  # type: ignore[union-attr]
         # The same exception SQLAlchemy raises elsewhere, so callers handle one kind.
         raise IntegrityError(statement, None, error) from error
+    except connection.dialect.dbapi.OperationalError as error:  # type: ignore[union-attr]
+        # The server went away mid-COPY (a restart). The raw cursor bypassed SQLAlchemy, which
+        # would have invalidated the connection: do it here, so that the rollback that follows
+        # does not try the dead connection, and the caller sees the usual "unavailable" error.
+        connection.invalidate(error)
+        raise OperationalError(statement, None, error, connection_invalidated=True) from error
 
 
 def _sqlite_values(registration: Registration) -> list[object]:

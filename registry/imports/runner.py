@@ -374,11 +374,12 @@ def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow]
                 raise
         except OperationalError as error:
             # A deadlock or serialization failure the database resolved by cancelling us:
-            # nothing of this transaction stayed; do it again (bounded).
-            session.rollback()
-            session.refresh(batch)
+            # nothing of this transaction stayed; do it again (bounded). Anything else (the
+            # database gone) goes up at once, to be recorded as a stop (_record_stop).
             if not is_retryable(error) or attempt == RETRIES - 1:
                 raise
+            session.rollback()
+            session.refresh(batch)
 
 
 def _record_stop(session: Session, batch: ImportBatch, batch_id: int) -> None:
