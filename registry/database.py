@@ -29,6 +29,7 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 CONNECT_TIMEOUT_SECONDS = 5
+SERVER_OPTIONS = "-c jit=off"  # per connection (libpq `options`)
 
 
 def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,13 +43,22 @@ def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
     does not answer a connection at all fails it after CONNECT_TIMEOUT_SECONDS (libpq
     waits forever by default: gunicorn would kill the worker) unless the URL sets its own
     connect_timeout. SQLite has no connection to lose: nothing added.
+
+    PostgreSQL's JIT compiler is off (SERVER_OPTIONS) unless the URL sets `options`: every
+    statement here is short, and JIT's cost is paid at each execution. The statistics'
+    one-statement read of the tally is estimated above jit_above_cost on a big tally and
+    spent 10 ms compiling for 16 ms of work (bench/scale_bench.py).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return dict(options)
     merged: dict[str, Any] = {"pool_pre_ping": True, **options}
+    connect_args = dict(options.get("connect_args", {}))
     if "connect_timeout" not in parsed.query:
-        merged["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **options.get("connect_args", {})}
+        connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    if "options" not in parsed.query:
+        connect_args.setdefault("options", SERVER_OPTIONS)
+    merged["connect_args"] = connect_args
     return merged
 
 

@@ -148,3 +148,41 @@ def test_stats_command_uses_the_same_counts(known) -> None:  # type: ignore[no-u
     result = known.test_cli_runner().invoke(args=["stats", "--as-of", "2024-12-31", "--json"])
     assert json.loads(result.output) == {"as_of": "2024-12-31", "total": 120,
                                          "by_category": {"employee": 40, "micro_enterprise": 40, "self_employed": 40}}
+
+
+def test_the_whole_answer_reads_the_tally_in_one_statement(known) -> None:  # type: ignore[no-untyped-def]
+    """Every breakdown of the country (25 provinces, four dimensions, months and days) in one
+    round trip: read span by span it took ~90 (bench/scale_bench.py)."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with known.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            stats = statistics(db.session, Query(since=date(2024, 11, 25), as_of=date(2024, 12, 10)))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if "actor_tally" in s]) == 1
+    assert len(stats.breakdowns["by_area"]) == 25 and stats.breakdowns["by_day"] and stats.breakdowns["by_sector"]
+
+
+def test_sums_over_the_fields_not_kept_equal_the_cells_summed(known) -> None:  # type: ignore[no-untyped-def]
+    from registry.stats.tally import Span, read_range, read_sums
+
+    first, last = date(2024, 11, 1), date(2024, 12, 31)
+    with known.app_context():
+        cells = read_range(db.session, 1, "sector", "d", "12", first, last)
+        every, summed, females = read_sums(db.session, [
+            Span(1, "sector", "d", "12", first, last, frozenset(("day", "category", "gender", "value"))),
+            Span(1, "sector", "d", "12", first, last),
+            Span(1, "sector", "d", "12", first, last, frozenset(("value",)), gender="female"),
+        ])
+    assert sorted(every) == sorted(cells) and cells
+    assert sum(c.n for c in summed) == sum(c.n for c in cells) and {(c.category, c.value) for c in summed} == {("", "")}
+    by_sector: Counter[str] = Counter()
+    for c in cells:
+        if c.gender == "female":
+            by_sector[c.value] += c.n
+    assert {c.value: c.n for c in females} == {k: v for k, v in by_sector.items() if v}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from registry import clock
 from registry import areas, vocab
 from registry.i18n import N_
-from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, read_range
+from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, Span, read_sums
 from registry.vocab import Vocabulary
 
 MAX_DAYS = 366  # a period with `since` up to this long also gets a day-by-day breakdown
@@ -107,14 +107,23 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _cells(session: Session, query: Query, dimension: str, area: str | None = None) -> list[Cell]:
+def _query_spans(query: Query, dimension: str, keep: frozenset[str], area: str | None = None) -> list[Span]:
+    """The spans of the tally that cover `query`'s period in `area` (default: the query's)."""
     area = query.area if area is None else area
-    level = len(area) // 2
-    cells: list[Cell] = []
-    for period, first, last in _spans(query.since or EPOCH, query.end()):
-        cells.extend(read_range(session, level, dimension, period, area, first, last))
-    return [c for c in cells
-            if (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender)]
+    return [Span(len(area) // 2, dimension, period, area, first, last, keep, query.category, query.gender)
+            for period, first, last in _spans(query.since or EPOCH, query.end())]
+
+
+def _cells(session: Session, query: Query, dimension: str, area: str | None = None) -> list[Cell]:
+    """The query's cells of one area, by category and gender (summed over days and values)."""
+    spans = _query_spans(query, dimension, BY_CELL, area)
+    return [c for cells in read_sums(session, spans) for c in cells]
+
+
+BY_CELL = frozenset(("category", "gender"))
+TOTALS = frozenset(("day", "category", "gender"))  # by_month needs the day (a month's first, or a day)
+BY_VALUE = frozenset(("value",))
+SUM_ONLY: frozenset[str] = frozenset()
 
 
 def children(area: str) -> list[tuple[str, Any]]:
@@ -145,7 +154,32 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     out-flows); by_month and by_day count arrivals only (registrations and reactivations):
     the new registrations of each month or day.
     """
-    totals = _cells(session, query, "total")
+    # Every part of the answer is a few spans of the tally, read together in one statement.
+    spans: list[Span] = []
+    parts: dict[object, range] = {}
+
+    def want(part: object, more: list[Span]) -> None:
+        parts[part] = range(len(spans), len(spans) + len(more))
+        spans.extend(more)
+
+    want("total", _query_spans(query, "total", TOTALS))
+    with_dimensions = "sector" in DIMENSIONS_AT[query.level]
+    if with_dimensions:
+        for dimension in BREAKDOWNS:
+            want(dimension, _query_spans(query, dimension, BY_VALUE))
+    area_codes = [code for code, _ in children(query.area)] if with_areas and query.level < 3 else []
+    for code in area_codes:
+        want(("area", code), _query_spans(query, "total", SUM_ONLY, code))
+    with_days = query.since is not None and (query.end() - query.since).days < MAX_DAYS
+    if with_days:
+        want("by_day", [Span(query.level, "total", "d", query.area, query.since, query.end(), frozenset(("day",)),  # type: ignore[arg-type]
+                             query.category, query.gender)])
+    read = read_sums(session, spans)
+
+    def cells(part: object) -> list[Cell]:
+        return [c for i in parts[part] for c in read[i]]
+
+    totals = cells("total")
     result = Statistics(query, total=sum(c.n for c in totals))
     by_category = _zeros("by_category")
     by_gender = _zeros("by_gender")
@@ -157,21 +191,19 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
             by_month[c.start.strftime("%Y-%m")] += c.n
     result.breakdowns["by_category"] = by_category
     result.breakdowns["by_gender"] = by_gender
-    if "sector" in DIMENSIONS_AT[query.level]:
+    if with_dimensions:
         for dimension, name in BREAKDOWNS.items():
             counts = _zeros(name)
-            for c in _cells(session, query, dimension):
+            for c in cells(dimension):
                 counts[c.value] = counts.get(c.value, 0) + c.n  # a retired value is shown while it counts
             result.breakdowns[name] = counts
     if with_areas and query.level < 3:
-        result.breakdowns["by_area"] = {
-            code: sum(c.n for c in _cells(session, query, "total", code)) for code, _ in children(query.area)
-        }
+        result.breakdowns["by_area"] = {code: sum(c.n for c in cells(("area", code))) for code in area_codes}
     result.breakdowns["by_month"] = dict(sorted(by_month.items()))
-    if query.since is not None and (query.end() - query.since).days < MAX_DAYS:
-        by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}
-        for c in read_range(session, query.level, "total", "d", query.area, query.since, query.end()):
-            if c.flow == "arrived" and (query.category is None or c.category == query.category) and (query.gender is None or c.gender == query.gender):
+    if with_days:
+        by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}  # type: ignore[operator]
+        for c in cells("by_day"):
+            if c.flow == "arrived":
                 by_day[c.start.isoformat()] += c.n
         result.breakdowns["by_day"] = by_day
     return result
