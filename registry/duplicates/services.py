@@ -10,6 +10,7 @@ is found by the identity rule and reactivated, not queued.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import datetime
 from functools import lru_cache
 from typing import Iterable, Sequence
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from registry.actors import lifecycle
 from registry.actors.models import Actor
+from registry.actors.romanise import roman_key
 from registry.duplicates.blocking import Found, Person, phone_neighbours, verify
 from registry.duplicates.models import OPEN, DuplicatePair
 from registry.events.services import record
@@ -69,12 +71,27 @@ def store(session: Session, found: Iterable[Found], *, source: str, now: datetim
 
 def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
     """The verified pairs of `people` with every other active registration (index look-ups:
-    category + date of birth, phones one edit away, the national ID in other categories)."""
+    category + date of birth, phones one edit away, the national ID in other categories).
+
+    A slice's look-up fetches the blocks of all its people at once; each person is then
+    verified only against the rows of its own blocks (every reason of `verify` needs one:
+    the same category and birth, a phone one edit away, or the same national ID), and each
+    name is romanised once. Verifying every person against every fetched row cost
+    slice × fetched comparisons, which grew with the registry (bench/scale_bench.py)."""
     found: dict[tuple[int, int], Found] = {}
+    roman: dict[str, str] = {}
+
+    def key_of(name: str) -> str:
+        key = roman.get(name)
+        if key is None:
+            key = roman[name] = roman_key(name)
+        return key
+
     for start in range(0, len(people), SLICE):
         part = people[start:start + SLICE]
+        neighbours = {p.id: phone_neighbours(p.phone) | {p.phone} for p in part}
         births = {(p.category, p.date_of_birth) for p in part}
-        phones = {p.phone for p in part}.union(*(phone_neighbours(p.phone) for p in part))
+        phones = set().union(*neighbours.values())
         ids = {p.national_id for p in part if p.national_id}
         statement = _candidates_statement(session.get_bind().dialect.name, len(births), bool(ids))
         params: dict[str, object] = {"phones": _values(session, phones)}
@@ -82,11 +99,24 @@ def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
             params["ids"] = _values(session, ids)
         for n, (category, born) in enumerate(sorted(births)):
             params[f"category_{n}"], params[f"born_{n}"] = category, born
-        others = [person(row) for row in session.execute(statement, params)]
+        by_birth: dict[tuple[str, object], list[Person]] = defaultdict(list)
+        by_phone: dict[str, list[Person]] = defaultdict(list)
+        by_id: dict[str, list[Person]] = defaultdict(list)
+        for row in session.execute(statement, params):
+            other = person(row)
+            by_birth[(other.category, other.date_of_birth)].append(other)
+            by_phone[other.phone].append(other)
+            if other.national_id:
+                by_id[other.national_id].append(other)
         for p in part:
-            for other in others:
+            block = {o.id: o for o in by_birth.get((p.category, p.date_of_birth), ())}
+            for phone in neighbours[p.id] & by_phone.keys():
+                block.update((o.id, o) for o in by_phone[phone])
+            if p.national_id:
+                block.update((o.id, o) for o in by_id.get(p.national_id, ()))
+            for other in block.values():
                 if other.id != p.id:
-                    pair = verify(p, other)
+                    pair = verify(p, other, key_of(p.full_name), key_of(other.full_name))
                     if pair is not None:
                         found[(pair.first_id, pair.second_id)] = pair
     return list(found.values())
