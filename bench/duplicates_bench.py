@@ -52,6 +52,7 @@ CHUNK = 20_000
 def people(n: int):  # type: ignore[no-untyped-def]
     """(registration, planted pair as row numbers or None), N of them."""
     from registry.actors.normalise import identity_name
+    from registry.actors.romanise import roman_key
     from registry.actors.validation import Registration
 
     rng = random.Random(42)
@@ -59,7 +60,7 @@ def people(n: int):  # type: ignore[no-untyped-def]
     def registration(i: int, name: str, category: str, born: date, phone: str, national_id: str | None) -> Registration:
         commune = COMMUNES[i % len(COMMUNES)]
         micro = category == "micro_enterprise"
-        return Registration(category=category, full_name=name, name_key=identity_name(name), gender=("female", "male")[i % 2],
+        return Registration(category=category, full_name=name, name_key=identity_name(name), roman_key=roman_key(name), gender=("female", "male")[i % 2],
                             date_of_birth=born, national_id=national_id, phone=phone, province_code=commune[:2],
                             district_code=commune[:4], commune_code=commune, sector="trade",
                             business_name="Shop" if micro else None, workers=2 if micro else None,

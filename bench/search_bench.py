@@ -36,6 +36,7 @@ from bench.databases import empty_postgres_schema  # noqa: E402
 from registry import create_app  # noqa: E402
 from registry.actors.models import Actor  # noqa: E402
 from registry.actors.normalise import identity_name  # noqa: E402
+from registry.actors.romanise import roman_key  # noqa: E402
 from registry.actors.services import insert_actors  # noqa: E402
 from registry.actors.validation import Registration  # noqa: E402
 from registry.extensions import db  # noqa: E402
@@ -56,7 +57,7 @@ def person(i: int, rng: random.Random) -> Registration:
     commune = COMMUNES[i % len(COMMUNES)]
     category = ("employee", "self_employed")[i % 2]
     return Registration(
-        category=category, full_name=name, name_key=identity_name(name), gender=("female", "male")[i % 2],
+        category=category, full_name=name, name_key=identity_name(name), roman_key=roman_key(name), gender=("female", "male")[i % 2],
         date_of_birth=date(1950 + i % 50, 1 + i % 12, 1 + i % 28), national_id=f"{100000000 + i}" if i % 3 else None,
         phone=f"+855{(12, 15, 17, 11)[i % 4]}{i % 1_000_000:06d}" + ("" if i < 1_000_000 else "9"),
         province_code=commune[:2], district_code=commune[:4], commune_code=commune, sector="trade",

@@ -11,6 +11,7 @@ from flask import Flask
 
 from registry import clock
 from registry.actors.normalise import identity_name
+from registry.actors.romanise import roman_key
 from registry.actors.services import insert_actors
 from registry.actors.validation import Registration
 from registry.duplicates.blocking import Person, phone_keys, phone_neighbours, verify
@@ -186,7 +187,7 @@ def seed(app: Flask, people: list[tuple[str, str, str]]) -> None:
     (name, phone, category); born 25/01/1990 in commune 120101."""
     with app.app_context():
         insert_actors(db.session, [Registration(
-            category=category, full_name=name, name_key=identity_name(name), gender="female", date_of_birth=date(1990, 1, 25),
+            category=category, full_name=name, name_key=identity_name(name), roman_key=roman_key(name), gender="female", date_of_birth=date(1990, 1, 25),
             national_id=None, phone=phone, province_code="12", district_code="1201", commune_code="120101", sector="trade",
             business_name=None, workers=None, registered_on=date(2024, 12, 20)) for name, phone, category in people],
             channel="outreach", now=NOW, consented_at=NOW)

@@ -225,3 +225,29 @@ def test_khmer_name_keys_are_recomputed_and_the_same_person_goes_to_the_duplicat
     assert keys[6] == "មុំស្រី"
     assert keys[4] == "ស្រីមុំ" and keys[5] == "ស\u17b8\u17d2រមុំ"  # the later one keeps its key: the unique index holds…
     assert [tuple(p) for p in pairs] == [(4, 5, 100, "renormalised", "pending", "migration", "01")]  # …and staff decide
+
+
+def test_romanised_keys_are_stored_for_the_registrations_already_there(scratch_url: str) -> None:
+    """0024: every stored name gets the key the validation core gives a new one (the
+    duplicate look-up probes it), erased records none; the way back drops the column."""
+    from registry.actors.romanise import roman_key
+
+    app = make_app(scratch_url)
+    erased = list(PEOPLE[1])
+    erased[3:5] = ["[erased]", "[erased]"]
+    khmer = list(PEOPLE[2])
+    khmer[0:5] = [4, "0000000046", "self_employed", "សុខ ដារ៉ា", "សុខដារ៉ា"]
+    with app.app_context():
+        upgrade(revision="0023_metrics_scope")
+        with db.engine.begin() as connection:
+            _insert_people(connection, [PEOPLE[0], tuple(erased), tuple(khmer)])
+        upgrade()
+        keys = dict(db.session.execute(sa.text("SELECT id, roman_key FROM actor")).all())
+        db.session.remove()
+        downgrade(revision="0023_metrics_scope")
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("actor")}
+        db.session.remove()
+        upgrade()
+    assert keys == {1: roman_key("Sok Dara"), 2: "", 4: roman_key("សុខ ដារ៉ា")}
+    assert keys[1] == keys[4] != ""  # one key across scripts: what the look-up finds the pair by
+    assert "roman_key" not in columns

@@ -66,7 +66,7 @@ MARKER = "[redacted]"  # the one value a redaction writes (migration 0012's trig
 ERASED_NAME = "[erased]"
 ERASED_PHONE = "+855"  # the country code alone: no parsed phone is ever this short
 # Fields of the history whose old/new values are the person's own.
-PERSONAL_FIELDS = ("full_name", "name_key", "phone", "national_id", "date_of_birth", "business_name")
+PERSONAL_FIELDS = ("full_name", "name_key", "roman_key", "phone", "national_id", "date_of_birth", "business_name")
 # Detail keys of events about a registration that never hold personal values (lifecycle,
 # exports): kept. Any other key's value is redacted.
 NEUTRAL_DETAIL = frozenset(("via", "reason", "effective", "fields", "into", "format", "results", "count"))
@@ -127,6 +127,7 @@ def erase(session: Session, actor: Actor, *, now: datetime, rejected_rows: bool 
     ids = [p.id for p in people]
     for person in people:
         person.full_name = person.name_key = ERASED_NAME
+        person.roman_key = ""  # no key: the duplicate look-up never probes for it
         person.phone, person.national_id, person.date_of_birth = ERASED_PHONE, None, birth
         person.business_name = ERASED_NAME if person.category == "micro_enterprise" else None
         person.status_note = None

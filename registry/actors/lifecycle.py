@@ -51,7 +51,7 @@ from registry.actors.models import (
     ActorChange,
     ActorSegment,
 )
-from registry.actors.validation import FieldError, Registration, validate_registration
+from registry.actors.validation import DERIVED, FieldError, Registration, validate_registration
 from registry.actors.visibility import may_see
 from registry.database import is_unique_violation
 from registry.events.services import record
@@ -305,7 +305,7 @@ def correct(session: Session, actor: Actor, values: Mapping[str, Any], reason: s
     reg, errors = validate_registration(raw, today=today)
     if reg is None:
         raise ChangeRefused(errors)
-    changed = [name for name in Registration._fields if name != "name_key" and getattr(reg, name) != getattr(actor, name)]
+    changed = [name for name in Registration._fields if name not in DERIVED and getattr(reg, name) != getattr(actor, name)]
     if not changed:
         raise ChangeRefused([FieldError("values", N_("Nothing would change: the record already holds these values."))])
     segments, before = _current_entries(session, actor)

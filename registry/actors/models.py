@@ -48,6 +48,8 @@ class Actor(db.Model):  # type: ignore[name-defined]
     category: Mapped[str] = mapped_column(String(16))
     full_name: Mapped[str] = mapped_column(String(100))
     name_key: Mapped[str] = mapped_column(String(100))
+    # registry.actors.romanise.roman_key(full_name): the duplicate look-up's index key
+    roman_key: Mapped[str] = mapped_column(String(200), server_default="")
     gender: Mapped[str] = mapped_column(String(6))
     date_of_birth: Mapped[date] = mapped_column(Date)
     national_id: Mapped[str | None] = mapped_column(String(9))

@@ -18,6 +18,11 @@ Measured on 78 names and 161 real Latin spellings (docs/research/issue-12): Khme
 precision 0.91, recall 0.97; names that differ only by an inner vowel share a key
 (Chan/Chun, Kim/Khim). It is a *blocking* key: it says which pairs to look at, a similarity
 score says how alike they are, and staff decide. Never merge on key equality.
+
+Every registration stores its key (`actor.roman_key`, set by the validation core), so the
+duplicate look-up probes an index instead of reading everyone born on the same day. ANY
+change to the key ships with a migration that recomputes the stored keys (as
+0024_roman_key computed them first), or the look-up stops finding the pairs it should.
 """
 from __future__ import annotations
 

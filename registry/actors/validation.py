@@ -20,6 +20,7 @@ from registry import areas, vocab
 from registry.actors import fields
 from registry.actors.fast_parsing import PHONE_REGION, kh_phone, memoised
 from registry.actors.normalise import identity_name, visible
+from registry.actors.romanise import roman_key
 from registry.i18n import LOCALES, N_, ascii_digits, catalog
 from registry.vocab import age_on
 
@@ -65,6 +66,7 @@ class Registration(NamedTuple):
     category: str
     full_name: str
     name_key: str
+    roman_key: str  # the name romanised (registry.actors.romanise): the duplicate look-up's key
     gender: str
     date_of_birth: date
     national_id: str | None
@@ -379,6 +381,8 @@ _parse_day = _remembered(parse_date)
 _unparsed = set(fields.NAMES) - set(_PARSERS) - set(fields.AREA_NAMES) - {"registered_on"}
 if _unparsed:
     raise RuntimeError(f"registry.actors.fields declares {sorted(_unparsed)} but validation has no parser for it")
+# Members computed from others (the name's keys): never a change of their own.
+DERIVED = ("name_key", "roman_key")
 _STORED = itemgetter(*Registration._fields)  # a registration's values by member name, in its order
 _ALWAYS = tuple((f.name, _PARSERS[f.name]) for f in fields.FIELDS if f.name in _PARSERS and f.need != fields.MICRO_ENTERPRISE)
 _MICRO = tuple((name, _PARSERS[name]) for name in fields.MICRO_ENTERPRISE_NAMES)
@@ -418,6 +422,7 @@ def validate_registration(
     if errors or area is None:
         return None, errors
     values["name_key"] = identity_name(values["full_name"])
+    values["roman_key"] = roman_key(values["full_name"])
     values["province_code"], values["district_code"], values["commune_code"] = area
     return Registration._make(_STORED(values)), []
 

@@ -60,6 +60,9 @@ class DuplicatePair(db.Model):  # type: ignore[name-defined]
         return [code for code in self.reasons.split(",") if code]
 
 
-# Registrations born on a day, by category: the candidates a new registration is compared
-# with (same_birth_name, same_birth_roman) are read over this index (migration 0015).
-Index("ix_actor_birth", Actor.category, Actor.date_of_birth)
+# The candidates a new registration is compared with for same_birth_name and same_birth_roman:
+# the same category, birth and name key, or romanised key, each one index probe whatever
+# the registry's size (migration 0024; 0015's index on category and birth alone made every
+# look-up read everyone born that day: ~340 people a day at 10 million registrations).
+Index("ix_actor_birth_name", Actor.category, Actor.date_of_birth, Actor.name_key)
+Index("ix_actor_birth_roman", Actor.category, Actor.date_of_birth, Actor.roman_key)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from sqlalchemy import Date, DateTime, TextClause, bindparam, exists, or_, select, text, update
+from sqlalchemy import DateTime, TextClause, bindparam, exists, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from registry.actors import lifecycle
@@ -73,11 +73,12 @@ def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
     """The verified pairs of `people` with every other active registration (index look-ups:
     category + date of birth, phones one edit away, the national ID in other categories).
 
-    A slice's look-up fetches the blocks of all its people at once; each person is then
-    verified only against the rows of its own blocks (every reason of `verify` needs one:
-    the same category and birth, a phone one edit away, or the same national ID), and each
-    name is romanised once. Verifying every person against every fetched row cost
-    slice × fetched comparisons, which grew with the registry (bench/scale_bench.py)."""
+    A slice's look-up fetches the candidates of all its people at once: the same category,
+    birth and name key or romanised key (the only births `verify` can pair), a phone one
+    edit away, the same national ID. Each person is then verified only against the rows of
+    its own blocks, and each name is romanised once. Reading everyone born on the day and
+    verifying every person of the slice against every row grew with the registry
+    (bench/scale_bench.py)."""
     found: dict[tuple[int, int], Found] = {}
     roman: dict[str, str] = {}
 
@@ -90,19 +91,18 @@ def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
     for start in range(0, len(people), SLICE):
         part = people[start:start + SLICE]
         neighbours = {p.id: phone_neighbours(p.phone) | {p.phone} for p in part}
-        births = {(p.category, p.date_of_birth) for p in part}
+        same_name = sorted({(p.category, p.date_of_birth, p.name_key) for p in part})
+        same_roman = sorted({(p.category, p.date_of_birth, key_of(p.full_name)) for p in part if key_of(p.full_name)})
         phones = set().union(*neighbours.values())
         ids = {p.national_id for p in part if p.national_id}
-        statement = _candidates_statement(session.get_bind().dialect.name, len(births), bool(ids))
-        params: dict[str, object] = {"phones": _values(session, phones)}
-        if ids:
-            params["ids"] = _values(session, ids)
-        for n, (category, born) in enumerate(sorted(births)):
-            params[f"category_{n}"], params[f"born_{n}"] = category, born
+        dialect = session.get_bind().dialect.name
+        params = {**_triples(dialect, "names", same_name), **_triples(dialect, "romans", same_roman),
+                  "phones": _values(dialect, phones), "ids": _values(dialect, ids)}
+        rows = session.execute(_candidates_statement(dialect), params)
         by_birth: dict[tuple[str, object], list[Person]] = defaultdict(list)
         by_phone: dict[str, list[Person]] = defaultdict(list)
         by_id: dict[str, list[Person]] = defaultdict(list)
-        for row in session.execute(statement, params):
+        for row in rows:
             other = person(row)
             by_birth[(other.category, other.date_of_birth)].append(other)
             by_phone[other.phone].append(other)
@@ -122,29 +122,52 @@ def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
     return list(found.values())
 
 
-@lru_cache(maxsize=64)
-def _candidates_statement(dialect: str, births: int, with_ids: bool) -> TextClause:
-    """Active registrations of the same category and date of birth (one of `births` pairs),
-    a phone of :phones, or a national ID of :ids. Written once per shape, the values as one
-    parameter (JSON on SQLite, an array on PostgreSQL): an IN list of ~200 phones built and
-    rendered bind by bind cost a third of the look-up at every registration; same plan
-    (SQLite: a MULTI-INDEX OR over ix_actor_birth, ix_actor_phone and ix_actor_national_id)."""
-    def one_of(column: str, name: str) -> str:
-        if dialect == "sqlite":
-            return f"actor.{column} IN (SELECT value FROM json_each(:{name}))"
-        return f"actor.{column} = ANY(CAST(:{name} AS text[]))"
+@lru_cache(maxsize=4)
+def _candidates_statement(dialect: str) -> TextClause:
+    """Active registrations of the same category, date of birth and name key (:names) or
+    romanised key (:romans), of a phone of :phones, or of a national ID of :ids; each wanted
+    value one index probe (ix_actor_birth_name, ix_actor_birth_roman, ix_actor_phone,
+    ix_actor_national_id), so a look-up reads the candidates, not everyone born that day.
 
-    conditions = [f"(actor.category = :category_{n} AND actor.date_of_birth = :born_{n})" for n in range(births)]
-    conditions.append(one_of("phone", "phones"))
-    if with_ids:
-        conditions.append(one_of("national_id", "ids"))
-    names = ", ".join(f"actor.{column.key}" for column in PERSON_COLUMNS)
-    statement = text(f"SELECT {names} FROM actor WHERE actor.status = 'active' AND ({' OR '.join(conditions)})")
-    return statement.bindparams(*(bindparam(f"born_{n}", type_=Date) for n in range(births))).columns(*PERSON_COLUMNS)
+    The values travel as one parameter per kind (JSON on SQLite, arrays on PostgreSQL), and
+    each part keeps its index whatever the planner knows, as identity.find_existing does: a
+    LATERAL subquery with OFFSET 0 on PostgreSQL (an OR of the terms chose a sequential scan
+    while the new key had no statistics), CROSS JOIN and INDEXED BY on SQLite."""
+    columns = ", ".join(f"actor.{column.key}" for column in PERSON_COLUMNS)
+    if dialect == "sqlite":
+        def part(index: str, wanted: str, condition: str) -> str:
+            return (f"SELECT {columns} FROM json_each(:{wanted}) AS wanted CROSS JOIN actor INDEXED BY {index}"
+                    f" ON {condition} WHERE actor.status = 'active'")
+        triple = ("actor.category = wanted.value ->> 0 AND actor.date_of_birth = wanted.value ->> 1"
+                  " AND actor.{} = wanted.value ->> 2")
+        parts = [part("ix_actor_birth_name", "names", triple.format("name_key")),
+                 part("ix_actor_birth_roman", "romans", triple.format("roman_key")),
+                 part("ix_actor_phone", "phones", "actor.phone = wanted.value"),
+                 part("ix_actor_national_id", "ids", "actor.national_id = wanted.value")]
+    else:
+        def part(wanted: str, condition: str) -> str:  # type: ignore[misc]
+            return (f"SELECT {columns} FROM {wanted} CROSS JOIN LATERAL (SELECT * FROM actor WHERE {condition}"
+                    " AND actor.status = 'active' OFFSET 0) AS actor")
+        triples = ("unnest(CAST(:{0} AS text[]), CAST(:{0}_born AS date[]), CAST(:{0}_key AS text[]))"
+                   " AS wanted(category, born, key)")
+        triple = "actor.category = wanted.category AND actor.date_of_birth = wanted.born AND actor.{} = wanted.key"
+        parts = [part(triples.format("names"), triple.format("name_key")),
+                 part(triples.format("romans"), triple.format("roman_key")),
+                 part("unnest(CAST(:phones AS text[])) AS wanted(value)", "actor.phone = wanted.value"),
+                 part("unnest(CAST(:ids AS text[])) AS wanted(value)", "actor.national_id = wanted.value")]
+    return text(" UNION ALL ".join(parts)).columns(*PERSON_COLUMNS)
 
 
-def _values(session: Session, values: set[str]) -> object:
-    return json.dumps(sorted(values)) if session.get_bind().dialect.name == "sqlite" else sorted(values)
+def _triples(dialect: str, name: str, triples: list[tuple[str, date, str]]) -> dict[str, object]:
+    """(category, date of birth, key) triples as the statement takes them: one JSON list on
+    SQLite, three arrays on PostgreSQL."""
+    if dialect == "sqlite":
+        return {name: json.dumps([[category, born.isoformat(), key] for category, born, key in triples])}
+    return {name: [t[0] for t in triples], f"{name}_born": [t[1] for t in triples], f"{name}_key": [t[2] for t in triples]}
+
+
+def _values(dialect: str, values: set[str]) -> object:
+    return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
 
 
 def find_for(session: Session, actor_ids: Sequence[int], *, source: str, now: datetime) -> int:
