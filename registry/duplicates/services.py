@@ -71,7 +71,7 @@ def store(session: Session, found: Iterable[Found], *, source: str, now: datetim
 
 def candidates_of(session: Session, people: Sequence[Person]) -> list[Found]:
     """The verified pairs of `people` with every other active registration (index look-ups:
-    category + date of birth, phones one edit away, the national ID in other categories).
+    category + birth + name or romanised key, phones one edit away, the national ID).
 
     A slice's look-up fetches the candidates of all its people at once: the same category,
     birth and name key or romanised key (the only births `verify` can pair), a phone one
