@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry import clock
+from registry.actors.identity import MOST_LOCKED
 from registry.database import PlannerStatistics, database_unavailable, is_retryable, is_unique_violation
 from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
@@ -320,14 +321,15 @@ class Writes:
 
     Starts small, then follows the measured seconds per row of the transactions so far
     (halving or doubling at most per step, so one slow commit cannot swing it far);
-    `target` 0: the whole chunk in one transaction."""
+    `target` 0: the whole chunk in one transaction. Never more than MOST_LOCKED rows (the
+    identity locks one transaction may take), whatever `most` says."""
 
     FIRST = 200
     FEWEST = 20
 
     def __init__(self, target: float, most: int) -> None:
-        self.target, self.most = target, most
-        self.size = min(self.FIRST, most) if target > 0 else most
+        self.target, self.most = target, min(most, MOST_LOCKED)
+        self.size = min(self.FIRST, self.most) if target > 0 else self.most
 
     def slices(self, checked: list[CheckedRow]) -> Iterator[list[CheckedRow]]:
         start = 0
