@@ -254,6 +254,10 @@ class LockWaits:
     longest: float = 0.0
     samples: int = 0
     seen: list[str] = field(default_factory=list)
+    by_kind: dict[str, float] = field(default_factory=dict)  # lock kind -> longest wait, seconds
+
+    def summary(self) -> str:
+        return ", ".join(f"{kind} {seconds * 1000:.0f} ms" for kind, seconds in sorted(self.by_kind.items()))
 
 
 def sample_lock_waits(url: str, stop_at: threading.Event, waits: LockWaits) -> None:
@@ -270,6 +274,7 @@ def sample_lock_waits(url: str, stop_at: threading.Event, waits: LockWaits) -> N
             for seconds, blockers, kind in connection.execute(query):
                 if blockers and IMPORTER in blockers:
                     waits.longest = max(waits.longest, float(seconds))
+                    waits.by_kind[kind] = max(waits.by_kind.get(kind, 0.0), float(seconds))
                     waits.seen.append(f"{float(seconds) * 1000:.0f} ms on a {kind} lock behind {blockers}")
             connection.rollback()
             waits.samples += 1
@@ -374,7 +379,8 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
     print(f"\n{len(latencies)} registrations, p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms, {len(seen.unanswered)} unanswered; "
           f"longest lock wait behind an import {waits.longest * 1000:.0f} ms ({waits.samples} samples"
-          f"{'; ' + max(waits.seen, key=lambda w: float(w.split()[0])) if waits.seen else ''}); "
+          f"{'; ' + max(waits.seen, key=lambda w: float(w.split()[0])) if waits.seen else ''}; "
+          f"longest by lock kind: {waits.summary() or '-'}); "
           f"statuses {dict(seen.statuses)}; errors {Counter(seen.errors).most_common(12)}")
     # Exact first: whatever the timings, nothing is lost, doubled or miscounted.
     assert all(worker.returncode == 0 for worker in workers), [output[-3000:] for output in outputs]
