@@ -1,12 +1,15 @@
-"""Identity locks (registry.actors.identity.lock_identities): the same person written twice at
-the same moment is stored once; a registration waits only for a writer of the same phone,
-never for an import of other people; writers never deadlock; one transaction locks a bounded
-number of people (PostgreSQL's shared lock table is finite)."""
+"""The locks registrations and imports share. Identity locks (lock_identities): the same person
+written twice at the same moment is stored once; a registration waits only for a writer of
+the same phone, never for an import of other people; writers never deadlock; one transaction
+locks a bounded number of people (PostgreSQL's shared lock table is finite). The tally rows
+every writer of the day adds to: an import transaction writes them last, right before its
+COMMIT."""
 from __future__ import annotations
 
 import threading
 import time
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +21,8 @@ from registry.actors.services import DuplicateRegistration, register_actor
 from registry.actors.validation import validate_registration
 from registry.extensions import db
 from registry.imports.runner import Writes
-from tests.helpers import POSTGRES_URL
+from tests.helpers import POSTGRES_URL, count_actors, make_app
+from tests.import_files import good, write_csv
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
 postgresql_only = pytest.mark.skipif(not POSTGRES_URL, reason="advisory locks are PostgreSQL's; SQLite's writers run one at a time")
@@ -150,3 +154,21 @@ def test_writers_locking_overlapping_people_in_opposite_orders_never_deadlock(ap
         for thread in threads:
             thread.join()
     assert failures == []
+
+
+def test_an_import_transaction_adds_to_the_tally_last_before_its_commit(database_url: str, tmp_path: Path) -> None:
+    """Registrations of the day wait for the tally rows an import transaction adds to until
+    it commits: no statement of the import runs between its tally and its COMMIT."""
+    app = make_app(database_url, IMPORT_WORKERS=0, IMPORT_CHUNK_ROWS=7)
+    rows = [good(n) for n in range(20)] + [good(3)]  # a duplicate too: a problem row in the last transaction
+    transactions: list[list[str]] = [[]]  # the statements of each transaction, in order
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: transactions[-1].append(statement.strip()))
+    sa.event.listen(engine, "commit", lambda _c: transactions.append([]))
+    result = app.test_cli_runner().invoke(args=["import-actors", str(write_csv(tmp_path / "people.csv", rows)), "--json"])
+    assert result.exit_code == 0, result.output
+    assert count_actors(app) == 20
+    writing = [t for t in transactions if any(s.startswith("INSERT INTO actor_tally") for s in t)]
+    assert len(writing) == 3  # 7 + 7 + 7 rows
+    assert [t[-1].split(" (")[0] for t in writing] == ["INSERT INTO actor_tally"] * 3, [t[-1][:60] for t in writing]
