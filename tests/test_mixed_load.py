@@ -363,6 +363,11 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
         for thread in threads:
             thread.join()
         pair.abort()
+        with app.app_context():  # how far the imports got meanwhile (they share the cores)
+            from registry.extensions import db
+
+            imported_meanwhile = db.session.execute(sa.text("SELECT coalesce(sum(rows), 0) FROM import_batch")).scalar_one()
+            db.session.rollback()
         while Client.opened:
             Client.opened.pop().connection.close()
         for worker in workers:
@@ -380,7 +385,7 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
           f"p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms, {len(seen.unanswered)} unanswered; "
           f"longest lock wait behind an import {waits.longest * 1000:.0f} ms ({waits.samples} samples"
           f"{'; ' + max(waits.seen, key=lambda w: float(w.split()[0])) if waits.seen else ''}; "
-          f"longest by lock kind: {waits.summary() or '-'}); "
+          f"longest by lock kind: {waits.summary() or '-'}); {imported_meanwhile} rows imported meanwhile; "
           f"statuses {dict(seen.statuses)}; errors {Counter(seen.errors).most_common(12)}")
     # Exact first: whatever the timings, nothing is lost, doubled or miscounted.
     assert all(worker.returncode == 0 for worker in workers), [output[-3000:] for output in outputs]
