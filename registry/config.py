@@ -112,7 +112,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "IMPORT_CHUNK_ROWS": int(os.environ.get("REGISTRY_IMPORT_CHUNK_ROWS", 5000)),
         "IMPORT_STALE_SECONDS": int(os.environ.get("REGISTRY_IMPORT_STALE_SECONDS", 60)),
         # Seconds one write transaction of an import should take (imports/runner.py Writes):
-        # registrations wait behind at most one; 0: a whole chunk per transaction.
+        # registrations wait behind at most one; 0: a whole chunk per transaction. At most
+        # 1,000 rows each either way (identity.MOST_LOCKED: PostgreSQL's shared lock table).
         "IMPORT_WRITE_SECONDS": float(os.environ.get("REGISTRY_IMPORT_WRITE_SECONDS", 0.05)),
         # How much lower than web requests an import's reader process runs (nice steps; 0: the
         # same). Its writer keeps its priority: it holds locks registrations wait for.

@@ -11,15 +11,19 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from registry.actors.models import RETURNING, Actor
 
-LOCK_BUCKETS = 64
-_LOCK_NAMESPACE = 8551
+# The most people one transaction may lock (an import's write transaction: Writes caps its
+# rows at this). Each is one entry of PostgreSQL's shared lock table, which holds about
+# max_locks_per_transaction x max_connections entries (64 x 100 by default) for every
+# connection at once: two import workers at this bound use under a third of it.
+MOST_LOCKED = 1000
+_LOCK_NAMESPACE = 8552  # 8551 was the 64 phone buckets before per-phone locks
 
 
 class Person(Protocol):
@@ -150,19 +154,30 @@ def find_existing(session: Session, people: Sequence[Person]) -> list[Existing |
     return [active.find(person) or returning.find(person) for person in people]  # type: ignore[misc]
 
 
-def lock_identities(session: Session, people: Iterable[Person]) -> None:
+def lock_identities(session: Session, people: Sequence[Person]) -> None:
     """On PostgreSQL, make writers of the same phone wait for each other until commit.
 
     The unique indexes settle most races; this settles the one they cannot see (a person
-    with a national ID and the same person without, written at the same moment). Locks
-    are per phone bucket, taken in order, so writers never deadlock. SQLite needs none:
-    its write transactions already run one at a time.
+    with a national ID and the same person without, written at the same moment). One lock
+    per phone (its 32-bit hash: two phones that share one only wait for each other), taken
+    in order in one statement, so writers never deadlock, and a registration waits only for
+    a transaction writing the same phone, not for any import that happens to be running.
+    At most MOST_LOCKED people a call. SQLite needs none: its write transactions already
+    run one at a time.
     """
+    if len(people) > MOST_LOCKED:
+        raise ValueError(f"{len(people)} people in one transaction: at most {MOST_LOCKED} may be locked")
     if session.get_bind().dialect.name != "postgresql":
         return
-    buckets = sorted({zlib.crc32(p.phone.encode()) % LOCK_BUCKETS for p in people})
-    if buckets:
+    keys = sorted({phone_lock_key(p.phone) for p in people})
+    if keys:
         session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, b) FROM unnest(CAST(:buckets AS integer[])) AS b"),
-            {"ns": _LOCK_NAMESPACE, "buckets": buckets},
+            text("SELECT pg_advisory_xact_lock(:ns, k) FROM unnest(CAST(:keys AS integer[])) AS k"),
+            {"ns": _LOCK_NAMESPACE, "keys": keys},
         )
+
+
+def phone_lock_key(phone: str) -> int:
+    """The phone's 32-bit hash as PostgreSQL's int4 (the second key of an advisory lock)."""
+    key = zlib.crc32(phone.encode())
+    return key - (1 << 32) if key >= 1 << 31 else key

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry import clock
+from registry.actors.identity import MOST_LOCKED
 from registry.database import PlannerStatistics, database_unavailable, is_retryable, is_unique_violation
 from registry.duplicates.scan import find_after_import
 from registry.imports.isolated import limit_this_process, out_of_memory
@@ -129,9 +130,8 @@ def _run_claimed(session: Session, batch_id: int, find_duplicates: bool) -> Impo
             mark = time.perf_counter()
             for chunk in checked:
                 imported = batch.imported
-                _commit_chunk(session, batch, chunk, mark, writes)
+                mark = _commit_chunk(session, batch, chunk, mark, writes)
                 statistics.added_rows(batch.imported - imported)
-                mark = time.perf_counter()
     except UnusableFile as error:
         session.rollback()
         _finish(session, batch, "failed", {"message": error.message, "params": error.params})
@@ -320,14 +320,15 @@ class Writes:
 
     Starts small, then follows the measured seconds per row of the transactions so far
     (halving or doubling at most per step, so one slow commit cannot swing it far);
-    `target` 0: the whole chunk in one transaction."""
+    `target` 0: the whole chunk in one transaction. Never more than MOST_LOCKED rows (the
+    identity locks one transaction may take), whatever `most` says."""
 
     FIRST = 200
     FEWEST = 20
 
     def __init__(self, target: float, most: int) -> None:
-        self.target, self.most = target, most
-        self.size = min(self.FIRST, most) if target > 0 else most
+        self.target, self.most = target, min(most, MOST_LOCKED)
+        self.size = min(self.FIRST, self.most) if target > 0 else self.most
 
     def slices(self, checked: list[CheckedRow]) -> Iterator[list[CheckedRow]]:
         start = 0
@@ -344,27 +345,34 @@ class Writes:
 
 
 def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float,
-                  writes: Writes | None = None) -> None:
+                  writes: Writes | None = None) -> float:
     """Store a checked chunk in write transactions of `writes`' size, each whole: a killed
-    process leaves whole transactions, and the batch's counts and last row say which."""
+    process leaves whole transactions, and the batch's counts and last row say which.
+    Returns the moment the batch's running time was counted up to."""
     writes = writes or Writes(0, len(checked))
     for part in writes.slices(checked):
         began = time.perf_counter()
-        _commit_rows(session, batch, part, started)
-        ended = time.perf_counter()
-        writes.took(len(part), ended - began)
-        started = ended
+        started = _commit_rows(session, batch, part, started)
+        writes.took(len(part), time.perf_counter() - began)
+    return started
 
 
-def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> None:
+def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> float:
+    """One write transaction; returns the moment its running time was counted up to (the
+    rest, the tally and the COMMIT, counts in the next)."""
+    counted = [started]
+
+    def stamp() -> None:  # in the batch's row, flushed before the tally (store_chunk)
+        batch.heartbeat_at = now
+        counted.append(time.perf_counter())
+        batch.seconds_running += counted[-1] - started
+
     for attempt in range(RETRIES):
         try:
             now = clock.now()
-            store_chunk(session, batch, checked, now=now)
-            batch.heartbeat_at = now
-            batch.seconds_running += time.perf_counter() - started
+            store_chunk(session, batch, checked, now=now, before_counting=stamp)
             session.commit()
-            return
+            return counted[-1]
         except IntegrityError as error:
             # A concurrent registration took one of these people between check and insert:
             # the whole transaction rolled back; de-duplicate it again.
@@ -380,6 +388,7 @@ def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow]
                 raise
             session.rollback()
             session.refresh(batch)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _record_stop(session: Session, batch: ImportBatch, batch_id: int) -> None:

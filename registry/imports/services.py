@@ -11,7 +11,7 @@ import marshal
 from operator import itemgetter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -193,9 +193,15 @@ def check_rows(rows: list[SourceRow], columns: dict[str, int], today: date, prov
     return checked
 
 
-def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], *, now: datetime) -> None:
+def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], *, now: datetime,
+                before_counting: Callable[[], None] | None = None) -> None:
     """De-duplicate checked rows against the registry (earlier chunks included), store the
     new people and the problem rows, and advance the batch's counts (flush only).
+
+    `before_counting()`: more changes to the batch in the same transaction (the runner's
+    heartbeat), flushed with its counts before the tally, which is written last: its
+    country and province rows are shared by every registration of the day, so they stay
+    locked only for the COMMIT that follows.
 
     A row whose field-tool submission is already stored is a duplicate of the registration
     it created, whatever its values say now (edited since, or not valid any more): a
@@ -229,8 +235,17 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
 
     if problems:
         session.execute(insert(ImportProblem.__table__), problems)
-    # Last, so that the tally rows it adds to (shared with every registration of the day)
-    # stay locked only until the commit that follows.
+    duplicates = sum(1 for p in problems if p["outcome"] == "duplicate")
+    batch.rows += len(checked)
+    batch.imported += len(new)
+    batch.duplicates += duplicates
+    batch.rejected += len(problems) - duplicates
+    batch.last_row = checked[-1][0]
+    if before_counting is not None:
+        before_counting()
+    session.flush()
+    # Last (the tally at its end), so that the tally rows it adds to stay locked only until
+    # the commit that follows: no statement runs between them.
     insert_actors(
         session,
         [reg for _, reg, _ in new],
@@ -238,13 +253,6 @@ def store_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow],
         import_batch_id=batch.id, source_rows=[number for number, _, _ in new],
         source_refs=[ref for _, _, ref in new],
     )
-    duplicates = sum(1 for p in problems if p["outcome"] == "duplicate")
-    batch.rows += len(checked)
-    batch.imported += len(new)
-    batch.duplicates += duplicates
-    batch.rejected += len(problems) - duplicates
-    batch.last_row = checked[-1][0]
-    session.flush()
 
 
 def _submitted_before(batch: ImportBatch, earlier: Imported) -> dict[str, Any]:
