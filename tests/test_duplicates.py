@@ -3,6 +3,7 @@ an import, by blocking keys (Khmer and Latin spellings of one name, phones one d
 one national ID in two categories); pairs proposed once; closed when nothing is left to decide."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -16,7 +17,7 @@ from registry.actors.services import insert_actors
 from registry.actors.validation import Registration
 from registry.duplicates.blocking import Person, phone_keys, phone_neighbours, verify
 from registry.extensions import db
-from tests.helpers import csrf_token, valid_form
+from tests.helpers import POSTGRES_URL, csrf_token, valid_form
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
 
@@ -297,3 +298,43 @@ def test_the_scan_reads_a_snapshot_that_lets_writers_go_on(app) -> None:  # type
             with db.engine.begin() as writer:  # BEGIN IMMEDIATE: would wait on a write lock held by the reader
                 writer.execute(sa.text("UPDATE actor SET phone = phone WHERE id = -1"))
             assert reader.execute(sa.text("SELECT count(*) FROM actor")).scalar_one() == before
+
+
+FILL = (  # rows straight in SQL (a second): an actor table the size of a province's campaign
+    "INSERT INTO actor (id, registration_number, category, full_name, name_key, roman_key, gender, date_of_birth,"
+    " national_id, phone, province_code, district_code, commune_code, sector, channel, registered_on, created_at,"
+    " consented_at) SELECT g, lpad(g::text, 10, '0'), (ARRAY['employee', 'self_employed'])[1 + g % 2], 'name ' || g,"
+    " 'name ' || g, 'name ' || g, 'female', date '1970-01-01' + g % 15000,"
+    " CASE WHEN g % 3 = 0 THEN NULL ELSE lpad(g::text, 9, '0') END, '+85512' || lpad(g::text, 7, '0'), '12', '1201',"
+    " '120101', 'trade', 'self', date '2026-01-01', now(), now() FROM generate_series(1, 30000) AS g")
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL's planner (SQLite's: INDEXED BY)")
+def test_the_candidates_are_index_probes_on_a_table_without_statistics(session) -> None:  # type: ignore[no-untyped-def]
+    """Without statistics (a young table, one just filled by an import) PostgreSQL read a
+    national ID alone over the whole of an identity index (category, national_id): each part
+    must probe the index that leads with its own columns. The table: a temporary copy of actor
+    with its indexes (it hides the real one; never analysed), gone with the test's rollback."""
+    from registry.duplicates.services import _candidates_statement, _triples, _values
+
+    session.execute(sa.text("CREATE TEMPORARY TABLE actor (LIKE public.actor INCLUDING DEFAULTS INCLUDING INDEXES)"))
+    session.execute(sa.text(FILL))
+    indexes = dict(session.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes"
+                                           " WHERE tablename = 'actor' AND schemaname LIKE 'pg_temp%'")).all())
+    born = date(1970, 1, 1)  # row 15000 (employee, born 1970 + 15000 % 15000 days)
+    params = {**_triples("postgresql", "names", [("employee", born, "name 15000")]),
+              **_triples("postgresql", "romans", [("employee", born, "name 15000")]),
+              "phones": _values("postgresql", {"+855120012345", "+855120012346"}), "ids": _values("postgresql", {"000012347"})}
+    statement = _candidates_statement("postgresql")
+    plan = "\n".join(session.scalars(sa.text("EXPLAIN " + statement.element.text), params))
+    assert "Seq Scan" not in plan, plan
+    for columns, condition in (("phone", r"\(\(phone\)::text = wanted_2\.value\)"),
+                               ("national_id", r"\(\(national_id\)::text = wanted_3\.value\)")):
+        probe = re.search(rf"(?:Index Scan using|Bitmap Index Scan on) (\S+) .*\n\s+Index Cond: {condition}", plan)
+        assert probe and indexes[probe.group(1)].endswith(f"USING btree ({columns})"), plan  # the index that leads with it
+    # The two birth parts probe by category and birth at least. Which of the two birth indexes
+    # (name key, romanised key) each takes is a tie without statistics: either may be read.
+    for wanted in ("wanted", "wanted_1"):
+        assert re.search(rf"Index Cond: \(\(\(category\)::text = {wanted}\.category\) AND \(date_of_birth = {wanted}\.born\)", plan), plan
+    found = {row.id for row in session.execute(statement, params)}
+    assert found == {15000, 12345, 12346, 12347}  # by name, by the two phones, by the national ID

@@ -121,3 +121,28 @@ def test_the_half_signed_in_state_is_not_signed_in_and_expires(app) -> None:  # 
     with client.session_transaction() as session:
         session["pending_sign_in"] = {**session["pending_sign_in"], "until": int(time.time()) - 1}
     assert client.get("/staff/login/code").headers["Location"].endswith("/staff/login")
+
+
+def test_a_new_secret_key_refuses_cookies_of_the_old_one_unless_it_is_a_fallback(app) -> None:  # type: ignore[no-untyped-def]
+    """The session's signing serializer is made once per key and kept: a changed key (or
+    fallback list) must still take effect at once, in the same process."""
+    from flask import request
+
+    client, name = app.test_client(), app.config["SESSION_COOKIE_NAME"]
+    with client.session_transaction() as session:
+        session["probe"] = "kept"
+    cookie = client.get_cookie(name).value
+
+    def opened() -> object:
+        with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}"}):
+            return app.session_interface.open_session(app, request).get("probe")
+
+    old = app.secret_key
+    assert opened() == "kept"
+    app.secret_key = app.config["SECRET_KEY"] = "another-test-only-secret-key"
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert opened() == "kept"  # signed with a fallback key
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert opened() is None  # the old key is gone: the cookie is ignored
+    app.secret_key = app.config["SECRET_KEY"] = old
+    assert opened() == "kept"

@@ -2,7 +2,9 @@
 the "prove it is you" limits across clients."""
 from __future__ import annotations
 
+import random
 import re
+from typing import Iterator
 
 import pytest
 
@@ -104,14 +106,34 @@ def test_a_lost_number_comes_back_with_phone_birth_date_and_name(app, registered
         assert response.status_code == 404 and "No registration matches these details" in html and registered not in html
 
 
-def rate_limited_app(database_url: str):  # type: ignore[no-untyped-def]
+REDIS_DB = 15  # these tests' own Redis database (emptied before and after)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limit_store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where the limits count: this process's memory, or Redis (counted by one script a request)."""
+    if request.param == "memory":
+        yield "memory://"
+        return
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}", socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    yield f"redis://127.0.0.1:6379/{REDIS_DB}"
+    client.flushdb()
+    client.close()
+
+
+def rate_limited_app(database_url: str, store: str = "memory://"):  # type: ignore[no-untyped-def]
     from tests.helpers import make_app
 
-    return make_app(database_url, RATELIMIT_ENABLED=True)
+    return make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=store)
 
 
-def test_one_number_is_tried_from_many_clients_ten_times_an_hour_at_most(database_url: str) -> None:
-    app = rate_limited_app(database_url)
+def test_one_number_is_tried_from_many_clients_ten_times_an_hour_at_most(database_url: str, limit_store: str) -> None:
+    app = rate_limited_app(database_url, limit_store)
     first = app.test_client()
     data = valid_form(category="employee")
     data["csrf_token"] = csrf_token(first, "/register")
@@ -125,8 +147,8 @@ def test_one_number_is_tried_from_many_clients_ten_times_an_hour_at_most(databas
     assert lookup(app.test_client(), number, "012345678").status_code == 429
 
 
-def test_registrations_naming_one_national_id_are_limited_across_clients(database_url: str) -> None:
-    app = rate_limited_app(database_url)
+def test_registrations_naming_one_national_id_are_limited_across_clients(database_url: str, limit_store: str) -> None:
+    app = rate_limited_app(database_url, limit_store)
     codes = []
     for n in range(7):  # a probe for "is 123456789 registered?" from seven clients
         client = app.test_client()
@@ -155,3 +177,36 @@ def test_the_duplicate_answer_reveals_nothing_and_reads_the_same_for_either_rule
     assert by_contact == by_national_id
     assert registered not in by_contact and "Tonle Basak" not in by_contact and "Keo Mony" not in by_contact
     assert "/status/recover" in by_contact
+
+
+def test_limits_counted_in_one_round_trip_refuse_as_one_limit_at_a_time(database_url: str, limit_store: str) -> None:
+    """spend_each (one Redis script for a request's limits) refuses exactly where spend() called
+    for each value in turn does, through limits' own strategy (the reference, in memory): the
+    same answers, and a value after a refused one is not counted."""
+    from registry.actors import proof
+
+    def answers(store: str) -> list[str | None]:
+        app, said = rate_limited_app(database_url, store), []
+        with app.test_request_context():
+            for number, phone in tries:
+                try:
+                    proof.spend_each([("number", number), ("phone", phone)])
+                    said.append(None)
+                except proof.TooManyAttempts as refused:
+                    said.append(str(refused))
+        return said
+
+    rng = random.Random(14)  # number A refused (11th try): phone y not counted, so B's 5th try with y still passes
+    tries = [("A", "x")] * 5 + [("A", "y")] * 6 + [("B", "y")] * 5 + [(rng.choice("ABCD"), rng.choice("xy")) for _ in range(40)]
+    reference = []
+    app = rate_limited_app(database_url)
+    with app.test_request_context():
+        for number, phone in tries:
+            try:
+                proof.spend("number", number)
+                proof.spend("phone", phone)
+                reference.append(None)
+            except proof.TooManyAttempts as refused:
+                reference.append(str(refused))
+    assert {"number", "phone", None} <= set(reference)  # both limits reached, and some tries allowed
+    assert answers(limit_store) == reference

@@ -15,9 +15,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date
+from typing import Sequence
+from weakref import WeakKeyDictionary
 
 from flask import current_app
 from limits import parse_many
+from limits.storage import RedisSentinelStorage, RedisStorage
+from limits.strategies import FixedWindowRateLimiter
+from redis.commands.core import Script
 from sqlalchemy import select, text, union_all
 from sqlalchemy.orm import Session
 
@@ -41,12 +46,55 @@ class TooManyAttempts(Exception):
 
 def spend(kind: str, value: str) -> None:
     """Count one attempt naming `value`; raise TooManyAttempts past LIMITS[kind]."""
+    spend_each([(kind, value)])
+
+
+def spend_each(named: Sequence[tuple[str, str]]) -> None:
+    """spend(kind, value) for each pair in order, in one round trip to Redis instead of one
+    per limit: the first value past a limit raises TooManyAttempts and those after it are
+    not counted, as with spend() called one after another."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    key = hmac.new(current_app.config["SECRET_KEY"].encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
-    allowed = [limiter.limiter.hit(item, "proof", kind, key) for item in parse_many(LIMITS[kind])]
-    if not all(allowed):
-        raise TooManyAttempts(kind)
+    secret = current_app.config["SECRET_KEY"].encode()
+    groups = [(kind, hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32], parse_many(LIMITS[kind]))
+              for kind, value in named]
+    strategy = limiter.limiter
+    if isinstance(strategy, FixedWindowRateLimiter) and type(strategy.storage) in (RedisStorage, RedisSentinelStorage):
+        refused = _counted(strategy.storage, [(n, item.key_for("proof", kind, key), item.get_expiry(), item.amount)
+                                             for n, (kind, key, items) in enumerate(groups, 1) for item in items])
+        if refused:
+            raise TooManyAttempts(groups[refused - 1][0])
+        return
+    for kind, key, items in groups:  # another store or strategy: through the strategy, one limit at a time
+        if not all([strategy.hit(item, "proof", kind, key) for item in items]):
+            raise TooManyAttempts(kind)
+
+
+# The fixed window of limits' own script (incr_expire.lua) for several counters at once, in
+# groups: the first group with a counter past its limit is returned, the groups after it
+# are not counted (0: none refused).
+_COUNT = """
+local refused = 0
+for i, key in ipairs(KEYS) do
+    local group = tonumber(ARGV[3 * i - 2])
+    if refused ~= 0 and group ~= refused then break end
+    local current = redis.call("incrby", key, 1)
+    if current == 1 then redis.call("expire", key, ARGV[3 * i - 1]) end
+    if refused == 0 and current > tonumber(ARGV[3 * i]) then refused = group end
+end
+return refused
+"""
+_scripts: WeakKeyDictionary[RedisStorage, Script] = WeakKeyDictionary()
+
+
+def _counted(storage: RedisStorage, counters: Sequence[tuple[int, str, int, int]]) -> int:
+    """Count (group, key, expiry, limit) counters on `storage` in one EVALSHA (the keys as
+    limits names them, under its prefix); the first group refused, else 0."""
+    script = _scripts.get(storage)
+    if script is None:
+        script = _scripts[storage] = storage.get_connection().register_script(_COUNT)
+    return int(script(keys=[storage.prefixed_key(key) for _, key, _, _ in counters],
+                      args=[value for group, _, expiry, amount in counters for value in (group, expiry, amount)]))
 
 
 def prove(session: Session, number: str, phone: str, date_of_birth: date) -> Actor | None:
@@ -54,8 +102,7 @@ def prove(session: Session, number: str, phone: str, date_of_birth: date) -> Act
 
     A number merged into another registration resolves to the surviving one (the person
     proved who they are with the merged record's details; the survivor is the same person)."""
-    spend("number", number)
-    spend("phone", phone)
+    spend_each([("number", number), ("phone", phone)])
     actor = session.scalars(select(Actor).where(
         Actor.registration_number == number, Actor.phone == phone, Actor.date_of_birth == date_of_birth)).first()
     return survivor(session, actor) if actor is not None else None
@@ -89,6 +136,4 @@ def recover(session: Session, phone: str, date_of_birth: date, name_key: str) ->
 
 def limit_registration(phone: str, national_id: str | None) -> None:
     """Count a registration attempt: the answer may say the person is already registered."""
-    spend("registration_phone", phone)
-    if national_id:
-        spend("registration_national_id", national_id)
+    spend_each([("registration_phone", phone), *([("registration_national_id", national_id)] if national_id else [])])

@@ -145,9 +145,12 @@ def _candidates_statement(dialect: str) -> TextClause:
                  part("ix_actor_phone", "phones", "actor.phone = wanted.value"),
                  part("ix_actor_national_id", "ids", "actor.national_id = wanted.value")]
     else:
+        # status is tested outside the fence: inside it, a partial index of active registrations
+        # qualifies too, and without statistics PostgreSQL read all of uq_actor_identity_national_id
+        # (category, national_id) for a national ID alone (200,000 rows: 6.8 ms instead of 0.03)
         def part(wanted: str, condition: str) -> str:  # type: ignore[misc]
             return (f"SELECT {columns} FROM {wanted} CROSS JOIN LATERAL (SELECT * FROM actor WHERE {condition}"
-                    " AND actor.status = 'active' OFFSET 0) AS actor")
+                    " OFFSET 0) AS actor WHERE actor.status = 'active'")
         triples = ("unnest(CAST(:{0} AS text[]), CAST(:{0}_born AS date[]), CAST(:{0}_key AS text[]))"
                    " AS wanted(category, born, key)")
         triple = "actor.category = wanted.category AND actor.date_of_birth = wanted.born AND actor.{} = wanted.key"
