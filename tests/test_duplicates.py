@@ -332,9 +332,10 @@ def test_the_candidates_are_index_probes_on_a_table_without_statistics(session) 
                                ("national_id", r"\(\(national_id\)::text = wanted_3\.value\)")):
         probe = re.search(rf"(?:Index Scan using|Bitmap Index Scan on) (\S+) .*\n\s+Index Cond: {condition}", plan)
         assert probe and indexes[probe.group(1)].endswith(f"USING btree ({columns})"), plan  # the index that leads with it
-    # The two birth parts probe by category and birth at least. Which of the two birth indexes
-    # (name key, romanised key) each takes is a tie without statistics: either may be read.
-    for wanted in ("wanted", "wanted_1"):
-        assert re.search(rf"Index Cond: \(\(\(category\)::text = {wanted}\.category\) AND \(date_of_birth = {wanted}\.born\)", plan), plan
+    # The two birth parts probe their own index (it leads with its key) by key, category and birth.
+    for wanted, key, index in (("wanted", "name_key", "ix_actor_birth_name"), ("wanted_1", "roman_key", "ix_actor_birth_roman")):
+        probe = re.search(rf"(?:Index Scan using|Bitmap Index Scan on) (\S+) .*\n\s+Index Cond: \(\(\({key}\)::text = {wanted}\.key\)"
+                          rf" AND \(\(category\)::text = {wanted}\.category\) AND \(date_of_birth = {wanted}\.born\)\)", plan)
+        assert probe and indexes[probe.group(1)].endswith(f"USING btree ({key}, category, date_of_birth)"), plan
     found = {row.id for row in session.execute(statement, params)}
     assert found == {15000, 12345, 12346, 12347}  # by name, by the two phones, by the national ID
