@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("REGISTRY_DISCLOSURE_KEY", "bench-only")
+os.environ.setdefault("REGISTRY_LOG_LEVEL", "WARNING")  # not a line per request
 
 import sqlalchemy as sa  # noqa: E402
 
@@ -269,7 +270,10 @@ def measure(app, url: str, posts: int, import_rows: int, folder: Path) -> dict[s
     return figures
 
 
-def import_file(app, folder: Path, people: People, first: int, rows: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+BREAKDOWN: dict[str, Any] = {}  # with --breakdown: import_bench's timed parts of the import (instrumented once)
+
+
+def import_file(app, folder: Path, people: People, first: int, rows: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from registry import clock
     from registry.extensions import db
     from registry.imports import runner
@@ -286,6 +290,11 @@ def import_file(app, folder: Path, people: People, first: int, rows: int) -> dic
                           r["phone"], r["province"], r["district"], r["commune"], r["sector"], r["business_name"] or "",
                           r["workers"] or "", "2026-11-30"])
     with app.app_context():
+        if BREAKDOWN.get("wanted") and "parts" not in BREAKDOWN:
+            from bench.import_bench import _instrument
+            BREAKDOWN["parts"] = _instrument(db)
+        if "parts" in BREAKDOWN:
+            BREAKDOWN["parts"]["seconds"].clear()
         done_at: list[float] = []
         search = runner.queue_duplicates  # the batch is done (staff see it) when this starts
 
@@ -305,6 +314,8 @@ def import_file(app, folder: Path, people: People, first: int, rows: int) -> dic
         assert batch.imported == rows, (batch.imported, batch.rows, batch.duplicates, batch.rejected)
         done = (done_at[0] if done_at else ended) - start
     path.unlink(missing_ok=True)  # the import deletes its upload when done (retention)
+    if "parts" in BREAKDOWN:
+        BREAKDOWN.setdefault("runs", []).append(dict(BREAKDOWN["parts"]["seconds"]))
     return {f"import {rows:,} rows: until done (s)": done, "import: the after-import duplicate search (s)": ended - start - done}
 
 
@@ -338,8 +349,10 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--skip-empty", action="store_true")
+    parser.add_argument("--breakdown", action="store_true", help="time the import's parts (bench/import_bench.py)")
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     args = parser.parse_args()
+    BREAKDOWN["wanted"] = args.breakdown
     admin_url = f"{args.server}/postgres"
     big_name = f"scale_bench_{args.n}"
     big_url = f"{args.server}/{big_name}"
@@ -387,6 +400,11 @@ def main() -> None:
             admin.dispose()
 
     report(results, args.n)
+    runs = BREAKDOWN.get("runs", [])
+    if runs:
+        print("\nthe import's parts (s; nested parts are included in the ones that call them):")
+        for label in sorted(set().union(*runs), key=lambda k: -runs[-1].get(k, 0)):
+            print(f"  {label:40} " + "  ".join(f"{run.get(label, 0):8.2f}" for run in runs))
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}")
 
 
