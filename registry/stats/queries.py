@@ -183,12 +183,12 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     result = Statistics(query, total=sum(c.n for c in totals))
     by_category = _zeros("by_category")
     by_gender = _zeros("by_gender")
-    by_month: Counter[str] = Counter()
+    by_month: Counter[date] = Counter()
     for c in totals:
         by_category[c.category] = by_category.get(c.category, 0) + c.n
         by_gender[c.gender] = by_gender.get(c.gender, 0) + c.n
         if c.flow == "arrived":
-            by_month[c.start.strftime("%Y-%m")] += c.n
+            by_month[c.start.replace(day=1)] += c.n
     result.breakdowns["by_category"] = by_category
     result.breakdowns["by_gender"] = by_gender
     if with_dimensions:
@@ -199,7 +199,7 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
             result.breakdowns[name] = counts
     if with_areas and query.level < 3:
         result.breakdowns["by_area"] = {code: sum(c.n for c in cells(("area", code))) for code in area_codes}
-    result.breakdowns["by_month"] = dict(sorted(by_month.items()))
+    result.breakdowns["by_month"] = {month.strftime("%Y-%m"): n for month, n in sorted(by_month.items())}
     if with_days:
         by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}  # type: ignore[operator]
         for c in cells("by_day"):

@@ -330,15 +330,24 @@ def read_sums(session: Session, spans: Sequence[Span]) -> list[list[Cell]]:
         " GROUP BY wanted.i, actor_tally.key & wanted.keep")
     flows = {slot: name for name, slot in FLOWS.items()}
     vocabularies = dimension_vocabularies()
+    cell_bits, day_shift, day_mask = (1 << SHIFT["day"]) - 1, SHIFT["day"], (1 << WIDTH["day"]) - 1
+    cells: dict[tuple[int, int], tuple[str, str, str, int, str]] = {}  # (span, bits below the day) -> decoded
+    days: dict[int, date] = {}
     for i, key, n in session.execute(statement):
-        span, flow = spans[i], flows[_field(key, "flow")]
-        values = vocabularies[span.dimension]
-        found[i].append(Cell(
-            EPOCH + timedelta(days=_field(key, "day")) if "day" in span.keep else EPOCH,
-            vocab.CATEGORIES.code_at(_field(key, "category")) if "category" in span.keep else "",
-            vocab.GENDERS.code_at(_field(key, "gender")) if "gender" in span.keep else "",
-            values.code_at(_field(key, "value")) if values is not None and "value" in span.keep else "",
-            int(n) * (-1 if flow in OUT_FLOWS else 1), flow))
+        span = spans[i]
+        cell = cells.get((i, key & cell_bits))
+        if cell is None:
+            flow, values = flows[_field(key, "flow")], vocabularies[span.dimension]
+            cell = cells[(i, key & cell_bits)] = (
+                vocab.CATEGORIES.code_at(_field(key, "category")) if "category" in span.keep else "",
+                vocab.GENDERS.code_at(_field(key, "gender")) if "gender" in span.keep else "",
+                values.code_at(_field(key, "value")) if values is not None and "value" in span.keep else "",
+                -1 if flow in OUT_FLOWS else 1, flow)
+        day = (key >> day_shift) & day_mask
+        start = days.get(day)
+        if start is None:
+            start = days[day] = EPOCH + timedelta(days=day)
+        found[i].append(Cell(start, cell[0], cell[1], cell[2], int(n) * cell[3], cell[4]))
     return found
 
 
