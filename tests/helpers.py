@@ -142,8 +142,11 @@ def make_user(app: Flask, email: str, role: str, province: str | None = None, *,
             assert user is not None
             secret = services.begin_enrolment(db.session, user)
             # The code of the step before (accepted: ±1), leaving this step and the next for sign-ins.
-            earlier = pyotp.TOTP(secret).at(clock.now().timestamp() - STEP_SECONDS)
-            assert services.confirm_enrolment(db.session, user, earlier, now=clock.now())
+            # One moment for both: read twice, a step boundary between them made the code two
+            # steps old (seen in CI at 01:59:59.997).
+            now = clock.now()
+            earlier = pyotp.TOTP(secret).at(now.timestamp() - STEP_SECONDS)
+            assert services.confirm_enrolment(db.session, user, earlier, now=now)
             db.session.commit()
 
 

@@ -9,6 +9,7 @@ from registry.actors import fields
 from registry.actors.models import Actor
 from registry.actors.services import BULK_COLUMNS
 from registry.actors.validation import Registration, validate_registration
+from registry.actors.romanise import roman_key
 from registry.i18n import LOCALES, translate
 from registry.imports.reading import REQUIRED_COLUMNS, TEMPLATE_COLUMNS
 from registry.imports.template import instructions
@@ -63,7 +64,8 @@ def test_validation_builds_the_registration_by_name() -> None:
     registration, errors = validate_registration(raw, today=date(2025, 1, 1))
     assert errors == [] and registration is not None
     assert registration._asdict() == {
-        "category": "micro_enterprise", "full_name": "Sok Dara", "name_key": "sokdara", "gender": "female",
+        "category": "micro_enterprise", "full_name": "Sok Dara", "name_key": "sokdara", "roman_key": roman_key("Sok Dara"),
+        "gender": "female",
         "date_of_birth": date(1990, 1, 25), "national_id": "123456789", "phone": "+85512345678",
         "province_code": "12", "district_code": "1201", "commune_code": "120101", "sector": "trade",
         "business_name": "Noodle shop", "workers": 3, "registered_on": date(2024, 12, 16),
