@@ -53,6 +53,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from bench.databases import fresh_postgres_database  # noqa: E402
 from bench.duplicates_bench import FAMILIES, GIVEN  # noqa: E402
+from bench.import_bench import HEADER, _instrument, timed_import  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 FIRST_DAY, DAYS = date(2023, 1, 1), (date(2026, 11, 30) - date(2023, 1, 1)).days + 1
@@ -274,16 +275,12 @@ BREAKDOWN: dict[str, Any] = {}  # with --breakdown: import_bench's timed parts o
 
 
 def import_file(app, folder: Path, people: People, first: int, rows: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    from registry import clock
     from registry.extensions import db
-    from registry.imports import runner
-    from registry.imports.services import create_batch
 
     path = folder / f"import-{first}.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["category", "full_name", "gender", "date_of_birth", "national_id", "phone", "province",
-                      "district", "commune", "sector", "business_name", "workers", "registered_on"])
+        out.writerow(HEADER)
         for i in range(first, first + rows):
             r = people.row(i)
             out.writerow([r["category"], r["full_name"], r["gender"], r["date_of_birth"].isoformat(), r["national_id"] or "",
@@ -291,32 +288,15 @@ def import_file(app, folder: Path, people: People, first: int, rows: int) -> dic
                           r["workers"] or "", "2026-11-30"])
     with app.app_context():
         if BREAKDOWN.get("wanted") and "parts" not in BREAKDOWN:
-            from bench.import_bench import _instrument
             BREAKDOWN["parts"] = _instrument(db)
         if "parts" in BREAKDOWN:
             BREAKDOWN["parts"]["seconds"].clear()
-        done_at: list[float] = []
-        search = runner.queue_duplicates  # the batch is done (staff see it) when this starts
-
-        def timed_search(*args: Any, **kwargs: Any) -> None:
-            done_at.append(time.perf_counter())
-            search(*args, **kwargs)
-
-        runner.queue_duplicates = timed_search
-        try:
-            start = time.perf_counter()
-            batch = create_batch(db.session, path, path.name, uploaded_by_id=None, province_code=None, now=clock.now())
-            db.session.commit()
-            batch = runner.run_import(db.session, batch.id)
-            ended = time.perf_counter()
-        finally:
-            runner.queue_duplicates = search
+        batch, done, elapsed = timed_import(db, path)
         assert batch.imported == rows, (batch.imported, batch.rows, batch.duplicates, batch.rejected)
-        done = (done_at[0] if done_at else ended) - start
     path.unlink(missing_ok=True)  # the import deletes its upload when done (retention)
     if "parts" in BREAKDOWN:
         BREAKDOWN.setdefault("runs", []).append(dict(BREAKDOWN["parts"]["seconds"]))
-    return {f"import {rows:,} rows: until done (s)": done, "import: the after-import duplicate search (s)": ended - start - done}
+    return {f"import {rows:,} rows: until done (s)": done, "import: the after-import duplicate search (s)": elapsed - done}
 
 
 def searches(app, people: People, first: int, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
