@@ -170,9 +170,10 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     area_codes = [code for code, _ in children(query.area)] if with_areas and query.level < 3 else []
     for code in area_codes:
         want(("area", code), _query_spans(query, "total", SUM_ONLY, code))
-    with_days = query.since is not None and (query.end() - query.since).days < MAX_DAYS
-    if with_days:
-        want("by_day", [Span(query.level, "total", "d", query.area, query.since, query.end(), frozenset(("day",)),  # type: ignore[arg-type]
+    # A period of at most MAX_DAYS also gets a day-by-day breakdown (from its first day).
+    days_from = query.since if query.since is not None and (query.end() - query.since).days < MAX_DAYS else None
+    if days_from is not None:
+        want("by_day", [Span(query.level, "total", "d", query.area, days_from, query.end(), frozenset(("day",)),
                              query.category, query.gender)])
     read = read_sums(session, spans)
 
@@ -200,8 +201,8 @@ def statistics(session: Session, query: Query, *, with_areas: bool = True) -> St
     if with_areas and query.level < 3:
         result.breakdowns["by_area"] = {code: sum(c.n for c in cells(("area", code))) for code in area_codes}
     result.breakdowns["by_month"] = {month.strftime("%Y-%m"): n for month, n in sorted(by_month.items())}
-    if with_days:
-        by_day = {(query.since + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - query.since).days + 1)}  # type: ignore[operator]
+    if days_from is not None:
+        by_day = {(days_from + timedelta(days=i)).isoformat(): 0 for i in range((query.end() - days_from).days + 1)}
         for c in cells("by_day"):
             if c.flow == "arrived":
                 by_day[c.start.isoformat()] += c.n
