@@ -13,7 +13,7 @@ from registry import vocab
 from registry.extensions import db
 from registry.stats.queries import Query, QueryError, make_query, statistics
 from registry.stats.tally import rebuild
-from tests.helpers import csrf_token, valid_form
+from tests.helpers import csrf_token, tally_rows, valid_form
 from tests.import_files import good, write_csv
 
 COMMUNES = [("12", "1201", "120101"), ("12", "1201", "120109"), ("12", "1202", "120201"), ("01", "0102", "010201")]
@@ -123,6 +123,28 @@ def test_rebuilding_the_tally_gives_the_same_statistics(known) -> None:  # type:
         assert rebuild(db.session) == 121
         db.session.commit()
         assert [statistics(db.session, q).as_dict() for q in QUERIES] == before
+
+
+def test_a_rebuild_adding_up_small_batches_gives_the_maintained_tally(known) -> None:  # type: ignore[no-untyped-def]
+    """The rebuild streams the actors and adds to the tally every `batch` keys (flat memory at
+    any size): batches of 7 give, key by key, the tally the registrations maintained, timelines
+    of deactivated and reactivated people included."""
+    from datetime import datetime, timezone
+
+    from registry.actors import lifecycle
+    from registry.actors.models import Actor
+
+    now = datetime(2025, 6, 30, 12, tzinfo=timezone.utc)
+    with known.app_context():
+        leaving, returning = db.session.scalars(sa.select(Actor).order_by(Actor.id).limit(2)).all()
+        lifecycle.deactivate(db.session, leaving, "consent_withdrawn", date(2025, 1, 5), None, now=now)
+        lifecycle.deactivate(db.session, returning, "consent_withdrawn", date(2025, 2, 1), None, now=now)
+        lifecycle.reactivate(db.session, returning, "Consent given again", None, effective=date(2025, 3, 1), now=now)
+        db.session.commit()
+        maintained = tally_rows(db.session)
+        assert len(maintained) > 7 * 10
+        assert rebuild(db.session, batch=7) == 121
+        assert tally_rows(db.session) == maintained
 
 
 def test_a_duplicate_or_rejected_row_is_not_counted(known, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
