@@ -40,16 +40,16 @@ def year_end(year: int) -> date:
     return min(date(year, 12, 31), clock.today())
 
 
-def indicator_year(session: Session, year: int) -> int | None:
+def indicator_year(published: list[int], year: int) -> int | None:
     """The year whose indicators go beside `year`'s registry: the same year, or — when the
-    ministry has not published it yet — the latest year published before it."""
-    published = [y for y in indicators.years(session) if y <= year]
-    return published[0] if published else None
+    ministry has not published it yet — the latest year published before it (`published`:
+    indicators.years, newest first)."""
+    return next((y for y in published if y <= year), None)
 
 
-def dashboard_years(session: Session) -> list[int]:
-    years = set(indicators.years(session)) | set(range(2024, clock.today().year + 1))
-    return sorted(years, reverse=True)
+def dashboard_years(published: list[int]) -> list[int]:
+    """The years a dashboard offers: every year with indicators and every year since the launch."""
+    return sorted(set(published) | set(range(2024, clock.today().year + 1)), reverse=True)
 
 
 def statistics_json(session: Session, year: int, area: str, locale: str) -> dict[str, Any]:

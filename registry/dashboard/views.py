@@ -36,12 +36,14 @@ def by_count(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 
-def _year() -> int:
+def _years() -> tuple[int, list[int], list[int]]:
+    """(the year asked for, else this year; the years offered; the years with indicators,
+    newest first): the indicators' years read once a request."""
+    published = indicators.years(db.session)
+    offered = dashboard_years(published)
     text = request.args.get("year", "")
-    years = dashboard_years(db.session)
-    if text.isdigit() and int(text) in years:
-        return int(text)
-    return clock.today().year  # default: now (the indicators of the latest published year go beside it)
+    year = int(text) if text.isdigit() and int(text) in offered else clock.today().year
+    return year, offered, published  # default: now (the indicators of the latest published year go beside it)
 
 
 def _area(default: str = "") -> str:
@@ -59,10 +61,11 @@ def _breadcrumbs(area: str, locale: str) -> list[tuple[str, str]]:
     return [(area[:size], area_label(area[:size], locale)) for size in range(0, len(area) + 1, 2)]
 
 
-def _indicators_beside(year: int, area: str, locale: str, stats: dict[str, Any]) -> tuple[int, list[Any]]:
+def _indicators_beside(year: int, published: list[int], area: str, locale: str,
+                       stats: dict[str, Any]) -> tuple[int, list[Any]]:
     """The indicators shown for `year` (the latest published year when the ministry's lag),
     with the registry's counts as of the end of that year."""
-    shown = indicator_year(db.session, year) or year
+    shown = indicator_year(published, year) or year
     if shown != year:
         stats = statistics_json(db.session, shown, area, locale)
     return shown, indicator_rows(db.session, shown, stats)
@@ -71,13 +74,13 @@ def _indicators_beside(year: int, area: str, locale: str, stats: dict[str, Any])
 @bp.get("/dashboard")
 @roles_required(*STAFF)
 def index() -> str:
-    locale, year = current_locale(), _year()
+    locale, (year, years, published) = current_locale(), _years()
     scope = current_scope()
     area = _area(scope.default_area())
     stats = statistics_json(db.session, year, area, locale)
-    shown_year, rows = _indicators_beside(year, area, locale, stats)
+    shown_year, rows = _indicators_beside(year, published, area, locale, stats)
     return render_template(
-        "dashboard/index.html", year=year, years=dashboard_years(db.session), area=area,
+        "dashboard/index.html", year=year, years=years, area=area,
         crumbs=_breadcrumbs(area, locale)[len(scope.default_area()) // 2:] if scope.province else _breadcrumbs(area, locale),
         stats=stats, rows=rows, indicator_year=shown_year, as_of=year_end(year),
         revised=revisions(db.session, date(year, 1, 1), year_end(year), area), reasons=REASONS,
@@ -92,12 +95,12 @@ def index() -> str:
 def export(name: str, kind: str) -> Response:
     if name not in exports.TABLES or kind not in ("csv", "xlsx"):
         abort(404)
-    locale, year = current_locale(), _year()
+    locale, (year, _offered, published) = current_locale(), _years()
     area = _area(current_scope().default_area())
     stats = statistics_json(db.session, year, area, locale)
     if name != "indicators" and name not in stats["breakdowns"]:
         abort(404)  # e.g. by_day (periods only) or by_sector below province level
-    shown_year, rows = _indicators_beside(year, area, locale, stats)
+    shown_year, rows = _indicators_beside(year, published, area, locale, stats)
     header, body = exports.table(name, stats, rows, locale, shown_year if name == "indicators" else year)
     audit("export", subject=f"{name}.{kind}", detail={"year": year, "area": area})
     db.session.commit()
@@ -134,13 +137,13 @@ def edit_indicator(indicator_id: int) -> Any:
 def public() -> str:
     """The public figures for everyone, signed in or not: as of the year's last month end that
     is over, protected as the anonymous API is (registry.stats.disclosure)."""
-    locale, year = current_locale(), _year()
+    locale, (year, years, _published) = current_locale(), _years()
     code = (request.args.get("area") or "").strip()
     area = code if code and len(code) <= 4 and areas.area_by_code(code) else ""
     as_of = min(year_end(year), last_month_end(clock.today()))
     stats = as_json(answer(PUBLIC, Query(area=area, as_of=as_of)), locale=locale)
     revised_on = last_revised(revisions(db.session, date(year, 1, 1), as_of, area))
-    return render_template("dashboard/public.html", year=year, years=dashboard_years(db.session), area=area,
+    return render_template("dashboard/public.html", year=year, years=years, area=area,
                            crumbs=_breadcrumbs(area, locale), stats=stats, as_of=as_of, max_difference=MAX_DIFFERENCE,
                            threshold=THRESHOLD, small_area_threshold=SMALL_AREA_THRESHOLD, revised_on=revised_on,
                            titles=BREAKDOWN_TITLES, locale=locale, export_url=None,
