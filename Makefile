@@ -33,8 +33,11 @@ migrate: $(STAMP)
 run: migrate
 	REGISTRY_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'registry:create_app()'
 
+# One test process per core (pytest-xdist; TEST_PROCESSES=0 runs them in this one), a file's
+# tests in one process: each keeps its own fixtures and Redis database.
+TEST_PROCESSES ?= auto
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # The slow tests: mixed load, faults (a private PostgreSQL cluster, killed workers), scale.
 test-slow: $(STAMP) browser

@@ -16,6 +16,7 @@ from tests.helpers import (
     OPEN_APPS,
     POSTGRES_URL,
     close_app,
+    create_postgres,
     empty_postgres,
     make_app,
     make_user,
@@ -37,6 +38,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if driven:
         config.hook.pytest_deselected(items=driven)
         items[:] = [item for item in items if item not in driven]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """This process's PostgreSQL database exists before any test asks for it (under
+    pytest-xdist, one per worker process: tests.helpers.worker_database)."""
+    if POSTGRES_URL:
+        create_postgres(POSTGRES_URL)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

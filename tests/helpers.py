@@ -21,7 +21,22 @@ os.environ.setdefault("REGISTRY_DISCLOSURE_KEY", "test-only-disclosure-key")
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 
-POSTGRES_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL") or None
+
+
+def worker_database(url: str | None) -> str | None:
+    """The PostgreSQL database of this test process: REGISTRY_TEST_DATABASE_URL itself, or,
+    when pytest-xdist runs the suite in several processes (`make test`), one database per
+    process named after it (`registry_test_gw0`, ...), created by `create_postgres` at the
+    start of the session. The tests empty and re-create what they use: two processes must
+    never share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = sa.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = worker_database(os.environ.get("REGISTRY_TEST_DATABASE_URL") or None)
 TABLES_TO_EMPTY = ("duplicate_pair", "change_request", "certificate_verification", "actor_change", "actor_segment", "actor", "actor_tally", "import_problem", "import_batch", "indicator_change", "indicator",
                    "event", "api_token", "staff_recovery_code", "staff_user")
 APPEND_ONLY_TABLES = ("event", "actor_change")  # their triggers refuse TRUNCATE: lifted for the cleanup between tests only
@@ -74,6 +89,17 @@ def empty_postgres(database_url: str) -> None:
         for table in APPEND_ONLY_TABLES:
             conn.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
     engine.dispose()
+
+
+def create_postgres(database_url: str) -> None:
+    """Create the database of `database_url` unless it exists (the server's `postgres`
+    database is where one asks)."""
+    url = sa.make_url(database_url)
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}):
+            connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    server.dispose()
 
 
 def reset_postgres(database_url: str) -> None:

@@ -50,7 +50,8 @@ def advisory_locks_held(session: Session) -> int:
 
 def waiting_on_an_advisory_lock(session: Session) -> bool:
     return session.execute(sa.text(
-        "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar_one()
+        "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).scalar_one()
 
 
 def test_one_transaction_locks_at_most_a_bounded_number_of_people(session) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from registry import PROJECT_ROOT
 from registry.extensions import db
 from registry.stats.queries import Query, statistics
 from registry.stats.tally import rebuild
-from tests.helpers import POSTGRES_URL, make_app, reset_postgres
+from tests.helpers import POSTGRES_URL, create_postgres, make_app, reset_postgres
 
 SCRIPTS = ScriptDirectory(str(PROJECT_ROOT / "migrations"))
 REVISIONS = [r.revision for r in reversed(list(SCRIPTS.walk_revisions()))]
@@ -49,13 +49,8 @@ def scratch_url(tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
         return
     url = sa.make_url(POSTGRES_URL)
-    scratch = url.set(database=f"{url.database}_migrations")
-    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        if not connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": scratch.database}):
-            connection.execute(sa.text(f'CREATE DATABASE "{scratch.database}"'))
-    server.dispose()
-    rendered = scratch.render_as_string(hide_password=False)
+    rendered = url.set(database=f"{url.database}_migrations").render_as_string(hide_password=False)
+    create_postgres(rendered)
     reset_postgres(rendered)
     yield rendered
 
