@@ -46,7 +46,9 @@ def _free_port() -> int:
 class PrivateCluster:
     """initdb'd into a temporary folder; `start`, `stop`, `restart` by pg_ctl (fast mode)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Path | None = None) -> None:
+        """`settings`: a configuration file included after the cluster's own (a deployed
+        conf.d file), before this test cluster's port, folder and durability settings."""
         initdb, pg_ctl = _tool("initdb"), _tool("pg_ctl")
         if not initdb or not pg_ctl:
             pytest.skip("PostgreSQL's initdb/pg_ctl are not installed")
@@ -63,6 +65,8 @@ class PrivateCluster:
         self._run([initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
                    "--locale", "C.UTF-8"])
         with open(self.data / "postgresql.conf", "a") as conf:
+            if settings is not None:
+                conf.write(f"\ninclude '{settings}'")
             conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
                        f"unix_socket_directories = '{self.folder}'\nfsync = off\n"
                        "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 40\n")

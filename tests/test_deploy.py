@@ -166,6 +166,37 @@ def test_the_nginx_site_redirects_to_https_and_keeps_metrics_in() -> None:
         ("/var/log/nginx/registry.access.log", "registry_path")}
 
 
+def test_a_postgresql_server_runs_with_every_deployed_setting() -> None:
+    """deploy/postgresql/registry.conf, included by a real PostgreSQL server (a private cluster
+    of this test's own): no entry in error, and every one in effect but those the test cluster
+    sets after it (its own durability: it is thrown away). The server logs no parameter values."""
+    import sqlalchemy as sa
+
+    from tests.private_postgres import PrivateCluster
+
+    conf = DEPLOY / "postgresql" / "registry.conf"
+    settings = dict(re.findall(r"^([a-z_]+) = (\S+)", conf.read_text(), re.MULTILINE))
+    assert {"shared_buffers", "max_wal_size", "wal_compression", "max_locks_per_transaction",
+            "log_parameter_max_length"} <= set(settings)
+    cluster = PrivateCluster(settings=conf)
+    try:
+        engine = sa.create_engine(cluster.url())
+        with engine.connect() as connection:
+            errors = connection.execute(sa.text(
+                "SELECT name, error FROM pg_file_settings WHERE sourcefile = :conf AND error IS NOT NULL"),
+                {"conf": str(conf)}).all()
+            in_effect = dict(connection.execute(sa.text(
+                "SELECT name, current_setting(name) FROM pg_settings WHERE sourcefile = :conf"), {"conf": str(conf)}).all())
+        engine.dispose()
+    finally:
+        cluster.remove()
+    assert errors == []
+    overridden = {"synchronous_commit"}  # the test cluster's own, written after the include
+    assert set(in_effect) == set(settings) - overridden
+    assert {name: in_effect[name] for name in in_effect} == {name: settings[name] for name in in_effect}
+    assert in_effect["log_parameter_max_length"] == "0"
+
+
 def test_the_gunicorn_config_gives_the_deployed_settings(tmp_path: Path) -> None:
     settings = env_example()
     environment = {**{k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "PROMETHEUS_"))},
