@@ -26,7 +26,7 @@ rows of a dimension over time are one key range, and an upsert is a primary-key 
 A person adds to a day, a month and a year row of each (level, dimension): a month row is
 always the sum of its days and a year row of its months (one upsert writes them together),
 so a long period is read as a few years rather than every month, and a part of a period as
-the whole period less the rest (registry.stats.queries.periods).
+the whole period less the rest (registry.stats.periods).
 
 The layout is checked when this module is imported: a vocabulary whose highest slot
 does not fit its field stops the application at start-up (and the tests), rather than
@@ -241,7 +241,7 @@ def adjust(session: Session, changes: Mapping[tuple[str, Fine], int]) -> None:
 
 # PostgreSQL: every addition in one statement, the keys and counts as two array
 # parameters. An executemany sends one upsert per key (even pipelined, the server parses,
-# plans and executes each: ~30 per imported actor, ~2,500 µs per 1,000 keys measured on
+# plans and executes each: ~20 per imported actor then, ~2,500 µs per 1,000 keys measured on
 # the import of a file spread over every commune and six months, against ~250 µs here).
 # ORDER BY keeps the key order, so concurrent writers still lock rows in the same order;
 # the keys are distinct (a Counter's), so no row is proposed twice.
