@@ -37,7 +37,7 @@ _SECTORS = {"agriculture": 0, "manufacturing": 1, "construction": 2, "trade": 3,
 _CHANNELS = {"self": 0, "outreach": 1, "assisted": 2}
 _AGE_BANDS = {"15-24": 0, "25-34": 1, "35-44": 2, "45-54": 3, "55-64": 4, "65+": 5}
 _DIMENSIONS_AT = {0: (0, 1, 2, 3), 1: (0, 1, 2, 3), 2: (0,), 3: (0,)}  # total, sector, channel, age band
-_BATCH = 100_000
+_BATCH = 200_000  # distinct keys held before they are added to the tally
 
 
 def _age_band(birth, day):
@@ -76,39 +76,55 @@ def _recount(bind, shift, periods):
     """Empty actor_tally and count every person's timeline into it, as
     registry.stats.tally.rebuild does: an active actor without segments arrives on its
     registration date; each segment comes in on its start with its in-flow and, once closed,
-    goes out on its end with its out-flow (the age band: age on the segment's start)."""
+    goes out on its end with its out-flow (the age band: age on the segment's start). The
+    actors are read as a stream and added every _BATCH distinct keys (upserts: batches add
+    up), so memory stays flat at any size."""
+    postgresql = bind.dialect.name == "postgresql"
+    bind.execute(sa.text("TRUNCATE actor_tally" if postgresql else "DELETE FROM actor_tally"))
     tally = Counter()
+
+    def add(keys, n):
+        for key in keys:
+            tally[key] += n
+        if len(tally) >= _BATCH:
+            _add(bind, tally, postgresql)
+            tally.clear()
+
+    stream = {"stream_results": True, "yield_per": 20_000}  # a server-side cursor on PostgreSQL
     for registered, commune, category, gender, sector, channel, birth, n in bind.execute(sa.text(
             "SELECT registered_on, commune_code, category, gender, sector, channel, date_of_birth, count(*)"
             " FROM actor WHERE status = 'active'"
             " AND NOT EXISTS (SELECT 1 FROM actor_segment s WHERE s.actor_id = actor.id)"
-            " GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth")):
+            " GROUP BY registered_on, commune_code, category, gender, sector, channel, date_of_birth"),
+            execution_options=stream):
         registered = _as_date(registered)
         band = _age_band(_as_date(birth), registered)
-        for key in _flow_keys("arrived", registered, commune, category, gender, sector, channel, band, shift, periods):
-            tally[key] += n
+        add(_flow_keys("arrived", registered, commune, category, gender, sector, channel, band, shift, periods), n)
     for start, end, commune, category, gender, sector, channel, birth, in_flow, out_flow in bind.execute(sa.text(
             "SELECT s.start, s.end_on, s.commune_code, s.category, a.gender, s.sector, a.channel, a.date_of_birth,"
-            " s.in_flow, s.out_flow FROM actor_segment s JOIN actor a ON a.id = s.actor_id")):
+            " s.in_flow, s.out_flow FROM actor_segment s JOIN actor a ON a.id = s.actor_id"), execution_options=stream):
         start = _as_date(start)
         band = _age_band(_as_date(birth), start)
-        for key in _flow_keys(in_flow, start, commune, category, gender, sector, channel, band, shift, periods):
-            tally[key] += 1
+        add(_flow_keys(in_flow, start, commune, category, gender, sector, channel, band, shift, periods), 1)
         if end is not None:
-            for key in _flow_keys(out_flow, _as_date(end), commune, category, gender, sector, channel, band, shift, periods):
-                tally[key] += 1
-    postgresql = bind.dialect.name == "postgresql"
-    bind.execute(sa.text("TRUNCATE actor_tally" if postgresql else "DELETE FROM actor_tally"))
+            add(_flow_keys(out_flow, _as_date(end), commune, category, gender, sector, channel, band, shift, periods), 1)
+    _add(bind, tally, postgresql)
+
+
+def _add(bind, tally, postgresql):
+    """Add counts to the tally's rows (created when missing), in key order."""
     rows = sorted(tally.items())
-    for at in range(0, len(rows), _BATCH):
-        batch = rows[at: at + _BATCH]
-        if postgresql:  # two array parameters: one statement a batch
-            bind.execute(sa.text("INSERT INTO actor_tally (key, n)"
-                                 " SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:counts AS integer[]))"),
-                         {"keys": [key for key, _n in batch], "counts": [n for _key, n in batch]})
-        else:
-            bind.execute(sa.text("INSERT INTO actor_tally (key, n) VALUES (:key, :n)"),
-                         [{"key": key, "n": n} for key, n in batch])
+    if not rows:
+        return
+    if postgresql:  # two array parameters: one statement
+        bind.execute(sa.text("INSERT INTO actor_tally (key, n)"
+                             " SELECT key, n FROM unnest(CAST(:keys AS bigint[]), CAST(:counts AS integer[])) AS t(key, n)"
+                             " ORDER BY key ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n"),
+                     {"keys": [key for key, _n in rows], "counts": [n for _key, n in rows]})
+    else:
+        bind.execute(sa.text("INSERT INTO actor_tally (key, n) VALUES (:key, :n)"
+                             " ON CONFLICT (key) DO UPDATE SET n = actor_tally.n + excluded.n"),
+                     [{"key": key, "n": n} for key, n in rows])
 
 
 def upgrade():
