@@ -2,9 +2,10 @@
 against the same requests on an empty registry, measured in the same run.
 
     .venv/bin/python bench/scale_bench.py N [--reuse] [--posts 200] [--import-rows 100000]
-                                            [--skip-empty] [--server postgresql+psycopg://postgres@127.0.0.1:5432]
+                                            [--skip-empty] [--stats-only] [--database scale_bench]
+                                            [--server postgresql+psycopg://postgres@127.0.0.1:5432]
 
-1. Builds database `scale_bench_<N>`: migrated by the app, the ministry's indicators loaded,
+1. Builds database `<database>_<N>` (`--database`: default `scale_bench`): migrated by the app, the ministry's indicators loaded,
    then N registrations COPYed in the app's bulk layout (`BULK_COLUMNS`, as insert_actors
    writes them; the secondary indexes dropped and built again after, as any bulk load does),
    the tally counted by the app's own `rebuild`, then ANALYZE (as autovacuum would). The people look like the country's:
@@ -14,7 +15,7 @@ against the same requests on an empty registry, measured in the same run.
    national IDs on 40 %, registrations spread over 2023-01-01 .. 2026-11-30, self and outreach.
    `--reuse` keeps the database between runs (it is built once if missing or smaller than N);
    without it the database is built again and dropped at the end.
-2. On the N registry and on an empty one (`scale_bench_empty`, created and dropped), through
+2. On the N registry and on an empty one (`<database>_empty`, created and dropped), through
    the app (Flask test client, signed in as ministry staff where the exact figures are asked):
    - GET /api/v1/stats: the country today, as of 2024-12-31, a province, a province + category +
      gender, a district mid-month, a six-month window (exact, staff); the country and a province
@@ -24,6 +25,7 @@ against the same requests on an empty registry, measured in the same run.
    - A `--import-rows` CSV import of new people through create_batch + run_import (what `flask
      import-actors` runs): seconds until the batch is done, then the after-import duplicate search.
    - Staff search by registration number, phone and part of a name (registry.records.search).
+   `--stats-only` measures the statistics and the dashboard alone (no POST, import or search).
 3. The raw limit: one `GROUP BY category` over the actor table (what every statistics request
    would cost without the tally). Prints every figure, the N/empty ratio and the targets
    (statistics median < 10 ms, dashboard < 100 ms, registration and import within 20 % of empty).
@@ -229,7 +231,7 @@ STATS_CASES = [  # (label, url, exact: asked by signed-in staff)
 ]
 
 
-def measure(app, url: str, posts: int, import_rows: int, folder: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def measure(app, url: str, posts: int, import_rows: int, folder: Path, stats_only: bool = False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from tests.helpers import csrf_token, make_user, sign_in
 
     figures: dict[str, Any] = {"stored": stored(url)}
@@ -246,6 +248,8 @@ def measure(app, url: str, posts: int, import_rows: int, folder: Path) -> dict[s
             assert answer.status_code == 200, (address, answer.status_code)
 
         figures[label] = median_ms(get)
+    if stats_only:
+        return figures
 
     # Registration POSTs of new people (phones of their own prefix: 096; the import 088; the registry 097); the POST alone is timed.
     people, visitor = People("96"), app.test_client()
@@ -330,21 +334,26 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--skip-empty", action="store_true")
     parser.add_argument("--breakdown", action="store_true", help="time the import's parts (bench/import_bench.py)")
+    parser.add_argument("--stats-only", action="store_true", help="measure the statistics and the dashboard only")
+    parser.add_argument("--database", default="scale_bench",
+                        help="names the databases: <database>_<N> and <database>_empty (dropped and created)")
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     BREAKDOWN["wanted"] = args.breakdown
     admin_url = f"{args.server}/postgres"
-    big_name = f"scale_bench_{args.n}"
+    if not args.database.isidentifier():
+        parser.error(f"--database: not a plain name: {args.database!r}")
+    big_name = f"{args.database}_{args.n}"
     big_url = f"{args.server}/{big_name}"
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         results: dict[str, dict[str, Any]] = {}
         if not args.skip_empty:
-            with fresh_postgres_database(admin_url, "scale_bench_empty") as url:
+            with fresh_postgres_database(admin_url, f"{args.database}_empty") as url:
                 app = make_app(url, tmp)
                 migrate(app)
-                results["empty"] = measure(app, url, args.posts, args.import_rows, folder)
+                results["empty"] = measure(app, url, args.posts, args.import_rows, folder, args.stats_only)
                 with app.app_context():
                     from registry.extensions import db
                     db.engine.dispose()
@@ -370,7 +379,7 @@ def main() -> None:
             size = db.session.execute(sa.text("SELECT pg_size_pretty(pg_database_size(current_database())),"
                                               " (SELECT count(*) FROM actor_tally)")).one()
         print(f"database size {size[0]}, tally rows {size[1]:,}")
-        results["n"] = measure(app, big_url, args.posts, args.import_rows, folder)
+        results["n"] = measure(app, big_url, args.posts, args.import_rows, folder, args.stats_only)
         with app.app_context():
             db.engine.dispose()
         if not args.reuse:

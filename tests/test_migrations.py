@@ -16,6 +16,7 @@ from flask_migrate import downgrade, upgrade
 from registry import PROJECT_ROOT
 from registry.extensions import db
 from registry.stats.queries import Query, statistics
+from registry.stats import tally
 from registry.stats.tally import rebuild
 from tests.helpers import POSTGRES_URL, create_postgres, make_app, reset_postgres
 
@@ -90,6 +91,12 @@ def _count_as_of(revision: str, connection: sa.Connection) -> None:
         counter.count_actors(connection, keys)
 
 
+def _period(key: int) -> str:
+    """The period of a tally key in today's layout."""
+    slot = (key >> tally.SHIFT["period"]) & ((1 << tally.WIDTH["period"]) - 1)
+    return {number: name for name, number in tally.PERIODS.items()}[slot]
+
+
 def _tally() -> list[tuple[int, int]]:
     return sorted(map(tuple, db.session.execute(sa.text("SELECT key, n FROM actor_tally")).all()))  # type: ignore[arg-type]
 
@@ -127,11 +134,58 @@ def test_downgrading_past_the_slot_layout_and_back_gives_the_same_counts(scratch
         db.session.remove()
         downgrade(revision="0004_tally_and_indicators")
         old_layout = _tally()
-        assert sum(n for _key, n in old_layout) == sum(n for _key, n in at_head)
+        assert sum(n for _key, n in old_layout) == sum(n for key, n in at_head if _period(key) != "y")
         assert old_layout != at_head
         db.session.remove()
         upgrade()
         assert _tally() == at_head
+
+
+def _widened(key: int) -> int:
+    """A key of 0010-0024's layout (period 1 bit at 53, dimension and level above it) in
+    0025's (the period 2 bits: dimension and level one bit higher)."""
+    return (key & ((1 << 54) - 1)) | ((key >> 54) << 55)
+
+
+SEGMENTS = [  # id, actor, start, end, commune, category, sector, in-flow, out-flow
+    (1, 1, date(2024, 12, 16), date(2025, 3, 10), "120101", "employee", "trade", "arrived", "left"),
+    (2, 2, date(2024, 12, 31), date(2025, 2, 1), "120201", "micro_enterprise", "food_service", "arrived", "moved_out"),
+    (3, 2, date(2025, 2, 1), None, "010201", "micro_enterprise", "food_service", "moved_in", None),
+]
+
+
+def test_the_year_rows_revision_counts_every_timeline_and_its_downgrade_keeps_the_days_and_months(scratch_url: str) -> None:
+    """0025_tally_years recounts the people's timelines (a person who left, one who moved to
+    another province) as today's rebuild does, with a year row beside each day and month;
+    its downgrade recounts the same days and months in the narrower layout."""
+    app = make_app(scratch_url)
+    with app.app_context():
+        upgrade(revision="0024_roman_key")
+        with db.engine.begin() as connection:
+            _insert_people(connection)
+            connection.execute(sa.text("UPDATE actor SET status = 'deactivated', status_reason = 'left',"
+                                       " status_effective = :day WHERE id = 1"), {"day": date(2025, 3, 10)})
+            connection.execute(sa.text(
+                "INSERT INTO actor_segment (id, actor_id, start, end_on, commune_code, category, sector, in_flow, out_flow)"
+                " VALUES (:id, :actor, :start, :end, :commune, :category, :sector, :in_flow, :out_flow)"),
+                [dict(zip(("id", "actor", "start", "end", "commune", "category", "sector", "in_flow", "out_flow"), s))
+                 for s in SEGMENTS])
+        upgrade()
+        migrated = _tally()
+        assert {_period(key) for key, _n in migrated} == {"d", "m", "y"}
+        assert rebuild(db.session) == 3
+        db.session.commit()
+        assert _tally() == migrated
+        before_the_exit = statistics(db.session, Query(as_of=date(2025, 2, 28)))
+        assert before_the_exit.total == 3 and before_the_exit.breakdowns["by_area"]["01"] == 2
+        after_it = statistics(db.session, Query(as_of=date(2025, 12, 31)))
+        assert after_it.total == 2 and after_it.breakdowns["by_area"] == {**after_it.breakdowns["by_area"], "01": 2, "12": 0}
+        db.session.remove()
+        downgrade(revision="0024_roman_key")
+        assert sorted((_widened(key), n) for key, n in _tally()) == [(key, n) for key, n in migrated if _period(key) != "y"]
+        db.session.remove()
+        upgrade()
+        assert _tally() == migrated
 
 
 def test_names_with_invisible_characters_are_recomputed_and_conflicts_reported(scratch_url: str, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -22,8 +22,9 @@ def test_a_small_scale_run_reports_every_figure_beside_its_target() -> None:
     if not url.startswith("postgresql"):
         pytest.skip("the scale benchmark measures PostgreSQL: set REGISTRY_TEST_DATABASE_URL")
     server = url.split("?")[0].rsplit("/", 1)[0]  # the server: the benchmark makes its own databases there
+    name = f"{sa.make_url(url).database}_scale"  # beside this test database: runs on other databases go on
     result = subprocess.run([sys.executable, str(SCALE), "3000", "--posts", "5", "--import-rows", "300",
-                             "--breakdown", "--server", server],
+                             "--breakdown", "--server", server, "--database", name],
                             capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -36,6 +37,7 @@ def test_a_small_scale_run_reports_every_figure_beside_its_target() -> None:
     assert "duplicate look-ups" in out  # the import's parts
     engine = sa.create_engine(sa.make_url(url).set(database="postgres"))
     with engine.connect() as connection:  # nothing left behind without --reuse
-        left = connection.scalars(sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'scale_bench%'")).all()
+        left = connection.scalars(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :name"),
+                                  {"name": f"{name}%"}).all()
     engine.dispose()
-    assert "scale_bench_3000" not in left and "scale_bench_empty" not in left
+    assert f"{name}_3000" not in left and f"{name}_empty" not in left

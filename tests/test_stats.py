@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from registry import vocab
 from registry.extensions import db
+from registry.stats.periods import ORDER, Run, after, cost, cover
 from registry.stats.queries import Query, QueryError, make_query, statistics
 from registry.stats.tally import rebuild
 from tests.helpers import csrf_token, tally_rows, valid_form
@@ -83,6 +84,11 @@ QUERIES = [
     Query(area="120109", category="self_employed"),
     Query(area="01", since=date(2024, 12, 1)),
     Query(since=date(2024, 12, 1), as_of=date(2024, 12, 31), gender="male"),
+    # Parts of a period read as the whole period less the rest (registry.stats.periods):
+    Query(as_of=date(2024, 12, 10)),  # the year 2024 less December, plus its first ten days
+    Query(area="1201", as_of=date(2024, 12, 13), gender="female"),
+    Query(since=date(2024, 11, 3), as_of=date(2024, 12, 12)),  # November less its first two days
+    Query(area="12", since=date(2024, 1, 1), as_of=date(2024, 11, 26)),
 ]
 
 
@@ -208,3 +214,63 @@ def test_sums_over_the_fields_not_kept_equal_the_cells_summed(known) -> None:  #
         if c.gender == "female":
             by_sector[c.value] += c.n
     assert {c.value: c.n for c in females} == {k: v for k, v in by_sector.items() if v}
+
+
+def _signed_days(runs: tuple[Run, ...]) -> Counter[date]:
+    days: Counter[date] = Counter()
+    for run in runs:
+        day = run.first
+        while day < after(run.period, run.last):
+            days[day] += run.sign
+            day += timedelta(days=1)
+    return +days  # the days counted once; a day counted and taken away drops out
+
+
+@pytest.mark.parametrize("coarsest, take_away", [("y", True), ("m", True), ("m", False)])
+def test_a_range_is_read_as_runs_that_add_up_to_exactly_its_days(coarsest: str, take_away: bool) -> None:
+    rng = random.Random(11)
+    for _ in range(400):
+        first = date(2000, 1, 1) + timedelta(days=rng.randrange(9000))
+        last = first + timedelta(days=rng.choice((0, 1, 27, 31, 59, 365, 366, rng.randrange(3000))))
+        runs = cover(first, last, coarsest, take_away=take_away)
+        signed = _signed_days(runs)
+        assert signed == Counter({first + timedelta(days=i): 1 for i in range((last - first).days + 1)}), (first, last, runs)
+        assert all(r.period in ORDER[ORDER.index(coarsest):] for r in runs)
+        assert take_away or all(r.sign == 1 for r in runs)
+        assert cost(runs) <= cost(cover(first, last, coarsest, take_away=False))
+
+
+def test_a_long_range_reads_a_few_rows_a_cell() -> None:
+    """The country today: every year, less the rest of this month (past today), plus its
+    first days; not every month since 2000."""
+    assert cover(date(2000, 1, 1), date(2026, 12, 5)) == (
+        Run("y", date(2000, 1, 1), date(2026, 1, 1)), Run("d", date(2026, 12, 1), date(2026, 12, 5)),
+        Run("m", date(2026, 12, 1), date(2026, 12, 1), -1))
+    assert cover(date(2000, 1, 1), date(2026, 12, 25)) == (
+        Run("y", date(2000, 1, 1), date(2026, 1, 1)), Run("d", date(2026, 12, 26), date(2026, 12, 31), -1))
+    assert cover(date(2024, 3, 5), date(2024, 3, 20)) == (Run("d", date(2024, 3, 5), date(2024, 3, 20)),)
+    assert cover(date(2000, 1, 1), date(2026, 11, 30), "m", take_away=False) == (
+        Run("m", date(2000, 1, 1), date(2026, 11, 1)),)
+
+
+def test_a_year_and_a_month_are_the_sums_of_their_months_and_days_and_can_be_taken_away(known) -> None:  # type: ignore[no-untyped-def]
+    from registry.stats.tally import Span, read_sums
+
+    keep = frozenset(("category", "gender", "value"))
+
+    def summed(*spans: Span) -> Counter[tuple[str, str, str, str]]:
+        out: Counter[tuple[str, str, str, str]] = Counter()
+        for cells in read_sums(db.session, list(spans)):
+            for c in cells:
+                out[(c.flow, c.category, c.gender, c.value)] += c.n
+        return +out
+
+    with known.app_context():
+        year = summed(Span(1, "sector", "y", "12", date(2024, 1, 1), date(2024, 1, 1), keep))
+        months = summed(Span(1, "sector", "m", "12", date(2024, 1, 1), date(2024, 12, 1), keep))
+        days = summed(Span(1, "sector", "d", "12", date(2024, 1, 1), date(2024, 12, 31), keep))
+        assert year == months == days and sum(year.values()) == 90  # three of the four communes
+        first_days = summed(Span(1, "sector", "d", "12", date(2024, 12, 1), date(2024, 12, 10), keep))
+        assert first_days and summed(
+            Span(1, "sector", "m", "12", date(2024, 12, 1), date(2024, 12, 1), keep),
+            Span(1, "sector", "d", "12", date(2024, 12, 11), date(2024, 12, 31), keep, sign=-1)) == first_days

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from registry import clock
 from registry import areas, vocab
 from registry.i18n import N_
+from registry.stats.periods import cover
 from registry.stats.tally import EPOCH, DIMENSIONS_AT, Cell, Span, read_sums
 from registry.vocab import Vocabulary
 
@@ -82,36 +83,15 @@ def make_query(*, area: str | None = None, category: str | None = None, gender: 
     return Query(area, category or None, gender or None, since, as_of)
 
 
-def _spans(first: date, last: date) -> list[tuple[str, date, date]]:
-    """[first, last] as whole months (period 'm') and the days left at either end ('d')."""
-    if last < first:
-        return []
-    months_from = first if first.day == 1 else _next_month(first)
-    after_last = last + timedelta(days=1)
-    months_to = _month_start(after_last) - timedelta(days=1)  # the last day of the last whole month
-    if months_from > months_to:
-        return [("d", first, last)]
-    spans = [("m", months_from, _month_start(months_to))]
-    if first < months_from:
-        spans.append(("d", first, months_from - timedelta(days=1)))
-    if months_to < last:
-        spans.append(("d", months_to + timedelta(days=1), last))
-    return spans
-
-
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def _query_spans(query: Query, dimension: str, keep: frozenset[str], area: str | None = None) -> list[Span]:
-    """The spans of the tally that cover `query`'s period in `area` (default: the query's)."""
+    """The spans of the tally that cover `query`'s period in `area` (default: the query's).
+    A read that keeps the day (by_month: cells dated by their month) reads whole months and
+    days only, as before the year rows (no month of by_month then differs, not even by a 0)."""
     area = query.area if area is None else area
-    return [Span(len(area) // 2, dimension, period, area, first, last, keep, query.category, query.gender)
-            for period, first, last in _spans(query.since or EPOCH, query.end())]
+    runs = (cover(query.since or EPOCH, query.end(), "m", take_away=False) if "day" in keep
+            else cover(query.since or EPOCH, query.end()))
+    return [Span(len(area) // 2, dimension, run.period, area, run.first, run.last, keep, query.category, query.gender,
+                 run.sign) for run in runs]
 
 
 def _cells(session: Session, query: Query, dimension: str, area: str | None = None) -> list[Cell]:
@@ -244,5 +224,5 @@ def flows_by_cell(session: Session, query: Query, area: str) -> Counter[tuple[st
     in and moved out (changes of circumstances)."""
     counts: Counter[tuple[str, str, str]] = Counter()
     for c in _cells(session, query, "total", area):
-        counts[(c.flow, c.category, c.gender)] += abs(c.n)
-    return counts
+        counts[(c.flow, c.category, c.gender)] += c.n  # a period read as a whole less the rest has negative parts
+    return Counter({cell: abs(n) for cell, n in counts.items()})
