@@ -181,14 +181,14 @@ def lower_this_process(nice: int) -> None:
 
 def queue_duplicates(session: Session, batch_id: int) -> None:
     """The review queue's candidates of the rows just stored (registry.duplicates), once the
-    batch is done. Its own transaction: a failure here loses no row and does not fail the
-    import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
+    batch is done. Its own transactions (one per slice of pairs stored: services.store): a
+    failure here loses no row and does not fail the import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
     queue it is a job of its own: registry.imports.jobs.) The session holds no transaction while
     the search reads on its own connection (a write lock on SQLite; on PostgreSQL a lock that
     a waiting TRUNCATE or migration would queue the reader behind: a deadlock across the two
     connections that the database cannot see)."""
     try:
-        find_after_import(session, batch_id, now=clock.now())
+        find_after_import(session, batch_id, now=clock.now(), between=session.commit)
         session.commit()
     except Exception:  # noqa: BLE001 - logged; the import itself is done
         session.rollback()
