@@ -11,6 +11,10 @@ text: registry/logs.py). gunicorn's access log is off: the app writes one line p
 itself, with its request id, the path without the query string, the status and the duration
 (registry/operations/requests.py).
 
+Warm-up: each worker builds the gazetteer's index and compiles the templates before it accepts a
+connection (post_worker_init: registry.warm_up); on its first request they cost a cold worker 6–8 s
+under load.
+
 Metrics: each worker counts requests in its own file in one folder (prometheus_client's
 multiprocess mode) and /metrics adds them up. The folder is REGISTRY_METRICS_DIR (systemd:
 /run/registry/metrics), else a temporary one removed at exit; it is emptied at start, so a
@@ -69,6 +73,13 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     check_workers(server.cfg.workers, _storage)
     for stale in Path(_metrics_dir).glob("*.db"):  # an earlier run's counters would be added to this one's
         stale.unlink()
+
+
+def post_worker_init(worker):  # noqa: ANN001
+    """Each worker builds what its first requests would otherwise build, before it accepts one."""
+    from registry import warm_up
+
+    warm_up(worker.wsgi)
 
 
 def child_exit(server, worker):  # noqa: ANN001

@@ -232,6 +232,8 @@ def test_gunicorn_as_deployed_logs_json_and_counts_every_process(database_url: s
         output = stop(process)
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line one JSON object
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
+    # Each worker built the gazetteer and compiled the templates before its first request (registry.warm_up).
+    assert sum(line["message"].startswith("worker ready: the gazetteer and ") for line in lines) == 2
     served = {line["request_id"]: line for line in lines if line["logger"] == "registry.request"}
     assert set(ids) <= set(served) and all(served[i]["path"] == "/register" and served[i]["status"] == 200 for i in ids)
     assert not any(line.get("path") == "/metrics" and line.get("status") == 200 for line in lines)  # probes: DEBUG
