@@ -53,6 +53,11 @@ _shared = not _storage.startswith("memory://")
 bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 if _shared else 1))
 threads = int(os.environ.get("REGISTRY_THREADS", 8))
+# An idle kept-alive connection is closed by the client or the proxy, not here: gunicorn's 2 s
+# default closed connections that nginx (upstream keepalive_timeout 60 s) or a client still
+# counted on, and a POST sent as it closed failed (RemoteDisconnected in the mixed-load test;
+# a 502 behind nginx, which does not resend a POST). Idle connections hold no thread (gthread).
+keepalive = int(os.environ.get("REGISTRY_KEEPALIVE_SECONDS", 75))
 accesslog = None
 logconfig_dict = {
     "version": 1,

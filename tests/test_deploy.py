@@ -156,6 +156,9 @@ def test_the_nginx_site_redirects_to_https_and_keeps_metrics_in() -> None:
     assert headers["X-Forwarded-For"] == "$remote_addr" and headers["X-Forwarded-Proto"] == "$scheme"
     assert headers["X-Request-ID"] == "$request_id" and headers["Host"] == "$host"
     assert config.block("upstream registry_web").get("server") == [[env_example()["REGISTRY_BIND"]]]
+    # nginx closes an idle upstream connection before gunicorn does: never a POST on one being closed.
+    idle = config.block("upstream registry_web").get("keepalive_timeout")
+    assert idle and int(idle[0][0].rstrip("s")) < int(env_example()["REGISTRY_KEEPALIVE_SECONDS"])
     assert tls.block("location /").get("proxy_pass") == [["http://registry_web"]]
     metrics = tls.block("location = /metrics")
     assert ["all"] in metrics.get("deny") and ["all"] not in metrics.get("allow")
@@ -175,6 +178,7 @@ def test_the_gunicorn_config_gives_the_deployed_settings(tmp_path: Path) -> None
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed, re.M))
     assert config["bind"] == f"['{settings['REGISTRY_BIND']}']"
     assert (config["workers"], config["threads"]) == (settings["WEB_CONCURRENCY"], settings["REGISTRY_THREADS"])
+    assert config["keepalive"] == settings["REGISTRY_KEEPALIVE_SECONDS"]
     assert config["accesslog"] == "None"  # the app's request line instead
     assert "'()': 'registry.logs.json_formatter'" in config["logconfig_dict"]
     assert (tmp_path / "metrics").is_dir()
