@@ -11,6 +11,10 @@ text: registry/logs.py). gunicorn's access log is off: the app writes one line p
 itself, with its request id, the path without the query string, the status and the duration
 (registry/operations/requests.py).
 
+Warm-up: each worker builds the gazetteer's index and compiles the templates before it accepts a
+connection (post_worker_init: registry.warm_up); on its first request they cost a cold worker 6–8 s
+under load.
+
 Metrics: each worker counts requests in its own file in one folder (prometheus_client's
 multiprocess mode) and /metrics adds them up. The folder is REGISTRY_METRICS_DIR (systemd:
 /run/registry/metrics), else a temporary one removed at exit; it is emptied at start, so a
@@ -49,6 +53,11 @@ _shared = not _storage.startswith("memory://")
 bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 if _shared else 1))
 threads = int(os.environ.get("REGISTRY_THREADS", 8))
+# An idle kept-alive connection is closed by the client or the proxy, not here: gunicorn's 2 s
+# default closed connections that nginx (upstream keepalive_timeout 60 s) or a client still
+# counted on, and a POST sent as it closed failed (RemoteDisconnected in the mixed-load test;
+# a 502 behind nginx, which does not resend a POST). Idle connections hold no thread (gthread).
+keepalive = int(os.environ.get("REGISTRY_KEEPALIVE_SECONDS", 75))
 accesslog = None
 logconfig_dict = {
     "version": 1,
@@ -69,6 +78,13 @@ def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
     check_workers(server.cfg.workers, _storage)
     for stale in Path(_metrics_dir).glob("*.db"):  # an earlier run's counters would be added to this one's
         stale.unlink()
+
+
+def post_worker_init(worker):  # noqa: ANN001
+    """Each worker builds what its first requests would otherwise build, before it accepts one."""
+    from registry import warm_up
+
+    warm_up(worker.wsgi)
 
 
 def child_exit(server, worker):  # noqa: ANN001

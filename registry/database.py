@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, event, exc, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from registry import write_queue
 
 T = TypeVar("T")
 
@@ -64,10 +65,13 @@ def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
 
 WRITER_WAIT_SECONDS = 30  # as the busy timeout
 _HOLDS_WRITERS = "registry_holds_writer_lock"
+_PLACE = "registry_write_queue_place"
+_QUEUE, _LOCK = "queue", "lock"  # what a connection's write transaction holds
 
 
 def configure_engine(engine: Engine) -> None:
-    """Give SQLite WAL, a busy timeout and BEGIN IMMEDIATE write transactions.
+    """Give SQLite WAL, a busy timeout and BEGIN IMMEDIATE write transactions, taken in the
+    order they were asked for.
 
     With IMMEDIATE, a transaction takes the write lock when it starts, so two gunicorn
     workers wait for each other (busy timeout) instead of failing with "database is
@@ -75,7 +79,8 @@ def configure_engine(engine: Engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
-    _create_private_file(engine.url.database)
+    database = engine.url.database
+    _create_private_file(database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -88,38 +93,73 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: index pages of a large registry stay in memory
         cursor.close()
 
-    # The threads of one process queue for the write lock here, where a release wakes the
-    # next at once, rather than in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between
-    # tries: 16 threads polling that way gave registrations a p99 of ~800 ms (bench/load.py).
-    # Only the other process's writer is then left to meet in the busy handler.
+    # Writers queue for the write lock where a release wakes the next at once, rather than
+    # in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries: 16 threads
+    # polling that way gave registrations a p99 of ~800 ms (bench/load.py), and two import
+    # workers writing back to back kept a web process polling for seconds (README, mixed
+    # load). Every connection of every process on one file queues in one line
+    # (registry.write_queue); where that cannot be (no file, no OFD locks), a process's own
+    # threads still queue on a Python lock.
+    queued = write_queue.SUPPORTED and _is_a_file(database)
     writers = threading.Lock()
+
+    def _place(connection: Connection) -> write_queue.Place | None:
+        place = connection.info.get(_PLACE)
+        if place is None:
+            try:
+                place = connection.info[_PLACE] = write_queue.Place(write_queue.queue_path(str(database)))
+            except OSError:  # no folder (yet), not writable: SQLite's own lock alone decides
+                return None
+        return place
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")  # a snapshot: under WAL, writers go on meanwhile
             return
-        # Past the busy timeout, go on without it (SQLite's own lock still decides).
-        connection.info[_HOLDS_WRITERS] = writers.acquire(timeout=WRITER_WAIT_SECONDS)
+        place = _place(connection) if queued else None
         try:
+            # Past the busy timeout, go on without one's turn (SQLite's own lock still decides).
+            if place is not None:
+                connection.info[_HOLDS_WRITERS] = _QUEUE
+                place.take_turn(WRITER_WAIT_SECONDS)
+            elif writers.acquire(timeout=WRITER_WAIT_SECONDS):
+                connection.info[_HOLDS_WRITERS] = _LOCK
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            _release(connection)
+            _release(connection.info)
             raise
 
-    def _release(connection):  # type: ignore[no-untyped-def]
-        if connection.info.pop(_HOLDS_WRITERS, False):
+    def _release(info) -> None:  # type: ignore[no-untyped-def]
+        held = info.pop(_HOLDS_WRITERS, None)
+        if held == _QUEUE:
+            place = info.get(_PLACE)
+            if place is not None:
+                place.leave()
+        elif held == _LOCK:
             writers.release()
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    # SQLAlchemy's commit event comes just before the COMMIT: the next writer, woken, may
+    # find the lock still held for that instant and retry once in the busy handler (1 ms).
+    event.listen(engine, "commit", lambda connection: _release(connection.info))
+    event.listen(engine, "rollback", lambda connection: _release(connection.info))
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
         # A connection returned with its transaction unfinished (the pool rolls it back
         # without a rollback event): its place in the queue goes with it.
-        if record.info.pop(_HOLDS_WRITERS, False):
-            writers.release()
+        _release(record.info)
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        place = record.info.pop(_PLACE, None)
+        if place is not None:
+            place.close()
+
+
+def _is_a_file(database: str | None) -> bool:
+    """A database in a file of its own (not in memory, not a URI SQLite opens itself)."""
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
 
 
 def _create_private_file(database: str | None) -> None:

@@ -156,6 +156,9 @@ def test_the_nginx_site_redirects_to_https_and_keeps_metrics_in() -> None:
     assert headers["X-Forwarded-For"] == "$remote_addr" and headers["X-Forwarded-Proto"] == "$scheme"
     assert headers["X-Request-ID"] == "$request_id" and headers["Host"] == "$host"
     assert config.block("upstream registry_web").get("server") == [[env_example()["REGISTRY_BIND"]]]
+    # nginx closes an idle upstream connection before gunicorn does: never a POST on one being closed.
+    idle = config.block("upstream registry_web").get("keepalive_timeout")
+    assert idle and int(idle[0][0].rstrip("s")) < int(env_example()["REGISTRY_KEEPALIVE_SECONDS"])
     assert tls.block("location /").get("proxy_pass") == [["http://registry_web"]]
     metrics = tls.block("location = /metrics")
     assert ["all"] in metrics.get("deny") and ["all"] not in metrics.get("allow")
@@ -206,6 +209,7 @@ def test_the_gunicorn_config_gives_the_deployed_settings(tmp_path: Path) -> None
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed, re.M))
     assert config["bind"] == f"['{settings['REGISTRY_BIND']}']"
     assert (config["workers"], config["threads"]) == (settings["WEB_CONCURRENCY"], settings["REGISTRY_THREADS"])
+    assert config["keepalive"] == settings["REGISTRY_KEEPALIVE_SECONDS"]
     assert config["accesslog"] == "None"  # the app's request line instead
     assert "'()': 'registry.logs.json_formatter'" in config["logconfig_dict"]
     assert (tmp_path / "metrics").is_dir()
@@ -263,6 +267,8 @@ def test_gunicorn_as_deployed_logs_json_and_counts_every_process(database_url: s
         output = stop(process)
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line one JSON object
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
+    # Each worker built the gazetteer and compiled the templates before its first request (registry.warm_up).
+    assert sum(line["message"].startswith("worker ready: the gazetteer and ") for line in lines) == 2
     served = {line["request_id"]: line for line in lines if line["logger"] == "registry.request"}
     assert set(ids) <= set(served) and all(served[i]["path"] == "/register" and served[i]["status"] == 200 for i in ids)
     assert not any(line.get("path") == "/metrics" and line.get("status") == 200 for line in lines)  # probes: DEBUG

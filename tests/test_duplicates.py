@@ -235,7 +235,10 @@ def test_a_pair_is_closed_when_one_registration_is_deactivated_elsewhere(app, cl
 
 
 @pytest.mark.parametrize("registry_size", [1, 100])  # the scan from the batch's first row; look-ups row by row
-def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tmp_path, registry_size: int) -> None:  # type: ignore[no-untyped-def]
+def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tmp_path, registry_size: int,  # type: ignore[no-untyped-def]
+                                                                        monkeypatch) -> None:
+    """… each slice of pairs in a transaction of its own (a slice of one pair here)."""
+    from registry.duplicates import services
     from tests.import_files import good, write_csv
 
     others = [(f"Other {chr(65 + i // 26)}{chr(65 + i % 26)}x", f"+855{11 + i % 3}{7000000 + 1000 * i}", "employee")
@@ -246,8 +249,16 @@ def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tm
             good(3, full_name="ចាន់ វណ្ណា", phone="017 000 112", date_of_birth="1985-03-04"),  # the row above
             good(4, full_name="Meas Bopha", phone="089 555 444", date_of_birth="1979-11-30")]
     path = write_csv(tmp_path / "field.csv", rows)
+    monkeypatch.setattr(services, "STORE_SLICE", 1)
+    transactions: list[list[str]] = [[]]
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: transactions[-1].append(statement))
+    sa.event.listen(engine, "commit", lambda _c: transactions.append([]))
     result = app.test_cli_runner().invoke(args=["import-actors", str(path)])
     assert result.exit_code == 0, result.output
+    storing = [sum(s.startswith("INSERT INTO duplicate_pair") for s in t) for t in transactions]
+    assert [n for n in storing if n] == [1, 1]
     found = sorted((a, b, r, source) for a, b, r, _score, _status, source, _p in pairs(app))
     assert found == [("Chan Vanna", "ចាន់ វណ្ណា", "same_birth_roman,phone_near", "import"),
                      ("សុខ ដារ៉ា", "Sok Dara", "same_birth_roman,phone_near", "import")]

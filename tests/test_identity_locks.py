@@ -173,3 +173,26 @@ def test_an_import_transaction_adds_to_the_tally_last_before_its_commit(database
     writing = [t for t in transactions if any(s.startswith("INSERT INTO actor_tally") for s in t)]
     assert len(writing) == 3  # 7 + 7 + 7 rows
     assert [t[-1].split(" (")[0] for t in writing] == ["INSERT INTO actor_tally"] * 3, [t[-1][:60] for t in writing]
+
+
+def test_an_import_reads_and_checks_its_file_outside_any_transaction(database_url: str, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No transaction of the import stays open while its next chunk is read and checked (on
+    SQLite every transaction holds the write lock that registrations wait for): a write
+    transaction begins with its first statement, not with a read of the batch's counts."""
+    from registry.imports import runner
+
+    app = make_app(database_url, IMPORT_WORKERS=0, IMPORT_CHUNK_ROWS=7)
+    open_while_checking: list[bool] = []
+    check = runner.check_rows
+
+    def checking(*args, **kwargs):  # type: ignore[no-untyped-def]
+        open_while_checking.append(db.session().in_transaction())
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "check_rows", checking)
+    result = app.test_cli_runner().invoke(args=["import-actors", str(write_csv(tmp_path / "people.csv", [good(n) for n in range(20)])),
+                                                "--json"])
+    assert result.exit_code == 0, result.output
+    assert count_actors(app) == 20
+    assert open_while_checking == [False, False, False]  # 7 + 7 + 6 rows

@@ -11,7 +11,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "registry"
 LAYERS = ("ground", "domain", "web", "app")
-GROUND = {"registry.config", "registry.database", "registry.extensions", "registry.i18n", "registry.clock", "registry.logs",
+GROUND = {"registry.config", "registry.database", "registry.write_queue", "registry.extensions", "registry.i18n", "registry.clock", "registry.logs",
           "registry.vocab", "registry.areas", "registry.spreadsheets"}
 # Whole packages on the ground floor: building blocks any feature may use (the PDF builder).
 GROUND_PACKAGES = {"registry.documents"}

@@ -8,7 +8,9 @@ the statistics and looks up registrations, one member of staff corrects records.
 person, nobody is stored twice, both imports ended with exact counts, the maintained tally
 equals a recount, nothing answered 5xx, and registrations kept p99 < 500 ms with none
 past the client's 2 s timeout. On PostgreSQL a sampler watches pg_locks: no registration
-waits 100 ms or more on a lock an import holds.
+waits 100 ms or more on a lock an import holds. Every request carries its own id: the slowest
+and the unanswered are found again in the server's request log (when its app began, how long
+it took), which tells a wait in the server's queues from one in the app.
 
 Rate limits are off for this run only (every client is 127.0.0.1: the per-address limits
 would refuse the campaign itself); they still count in Redis, as in production.
@@ -16,6 +18,7 @@ would refuse the campaign itself); they still count in Redis, as in production.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -25,7 +28,7 @@ import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -56,6 +59,10 @@ class Tally:
     created: Counter[str] = field(default_factory=Counter)  # phone -> 303s
     refused_as_duplicate: Counter[str] = field(default_factory=Counter)  # phone -> 409s
     unanswered: set[str] = field(default_factory=set)  # phones whose POST timed out
+    # request id -> (wall-clock second sent, seconds waited, what failed): the requests (POSTs,
+    # receipts, reads) that timed out or failed, found again in the server's request log (`server_view`)
+    failed: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+    slowest: list[tuple[float, str, float]] = field(default_factory=list)  # (seconds, request id, sent at)
     latencies: list[float] = field(default_factory=list)  # registration POSTs only, seconds
     statuses: Counter[int] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -74,8 +81,11 @@ class Client:
         self.cookie = ""
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
 
-    def request(self, method: str, path: str, body: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+    def request(self, method: str, path: str, body: dict[str, str] | None = None,
+                request_id: str | None = None) -> tuple[int, str, dict[str, str]]:
         headers = {"Accept-Language": "km"}
+        if request_id:
+            headers["X-Request-ID"] = request_id  # the server logs it with its own duration
         if self.cookie:
             headers["Cookie"] = self.cookie
         data = None
@@ -139,16 +149,20 @@ def registering(base: str, client_no: int, deadline: float, seen: Tally, pair: t
                 pair.wait(timeout=10 if n > 1 else 60)  # the first: the partner may still be fetching its form
             except threading.BrokenBarrierError:
                 return
-        started = time.perf_counter()
+        request_id = f"mixed-load-{client_no}-{n:06d}"
+        sent_at, started = time.time(), time.perf_counter()
         try:
-            status, page, headers = client.request("POST", "/register", {**person(phone, name_of(number), number), "csrf_token": token})
+            status, page, headers = client.request("POST", "/register", {**person(phone, name_of(number), number), "csrf_token": token},
+                                                   request_id)
         except (TimeoutError, OSError) as error:
             with seen.lock:
                 seen.unanswered.add(key)
+                seen.failed[request_id] = (sent_at, time.perf_counter() - started, type(error).__name__)
                 seen.errors.append(f"client {client_no}: POST timed out or failed: {type(error).__name__}")
             continue
         elapsed = time.perf_counter() - started
         with seen.lock:
+            seen.slowest = sorted([*seen.slowest, (elapsed, request_id, sent_at)], reverse=True)[:5]
             seen.latencies.append(elapsed)
             seen.statuses[status] += 1
             if status == 303:
@@ -158,11 +172,40 @@ def registering(base: str, client_no: int, deadline: float, seen: Tally, pair: t
             else:
                 seen.errors.append(f"POST answered {status}: {REASONS.findall(page)[:2]}")
         if status == 303:
+            receipt = f"{request_id}-receipt"
+            sent_at, started = time.time(), time.perf_counter()
             try:
-                client.request("GET", headers.get("Location", "/register/done").replace(base, ""))  # the receipt page
+                client.request("GET", headers.get("Location", "/register/done").replace(base, ""), request_id=receipt)
             except (TimeoutError, OSError) as error:
                 with seen.lock:
+                    seen.failed[receipt] = (sent_at, time.perf_counter() - started, type(error).__name__)
                     seen.errors.append(f"the receipt page timed out or failed: {type(error).__name__}")
+
+
+def server_view(server_log: str, requests: dict[str, tuple[float, float, str]]) -> list[str]:
+    """How the server saw each request (its JSON request line: when its app began and how long
+    it took) beside how the client saw it: where a slow or unanswered request spent its time."""
+    lines = {}
+    for line in server_log.splitlines():
+        if '"request_id"' in line and '"duration_ms"' in line:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("request_id") in requests:
+                lines[entry["request_id"]] = entry
+    views = []
+    for request_id, (sent_at, waited, outcome) in sorted(requests.items(), key=lambda item: item[1][0]):
+        entry = lines.get(request_id)
+        client = f"{request_id} ({outcome}, the client waited {waited * 1000:.0f} ms)"
+        if entry is None:
+            views.append(f"{client}: no request line from the server")
+            continue
+        ended = datetime.fromisoformat(entry["time"]).timestamp()
+        began = ended - entry["duration_ms"] / 1000
+        views.append(f"{client}: the app began {(began - sent_at) * 1000:.0f} ms after it was sent and took "
+                     f"{entry['duration_ms']:.0f} ms ({entry.get('status')})")
+    return views
 
 
 def reading(base: str, deadline: float, seen: Tally) -> None:
@@ -173,10 +216,13 @@ def reading(base: str, deadline: float, seen: Tally) -> None:
     while time.monotonic() < deadline:
         path = paths[i % len(paths)]
         i += 1
+        request_id = f"mixed-load-reader-{i:06d}"
+        sent_at, started = time.time(), time.perf_counter()
         try:
-            status, _page, _headers = client.request("GET", path)
+            status, _page, _headers = client.request("GET", path, request_id=request_id)
         except (TimeoutError, OSError) as error:
             with seen.lock:
+                seen.failed[request_id] = (sent_at, time.perf_counter() - started, type(error).__name__)
                 seen.errors.append(f"GET {path} failed: {type(error).__name__}")
             continue
         with seen.lock:
@@ -341,7 +387,7 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
     make_user(app, STAFF, "outreach")
     corrected: Counter[str] = Counter()
     server, base = serve(web_url(database_url), REGISTRY_REDIS_URL=shared_store, WEB_CONCURRENCY="2",
-                         REGISTRY_RATELIMIT_ENABLED="0")
+                         REGISTRY_RATELIMIT_ENABLED="0", REGISTRY_LOG_FORMAT="json")
     seen, waits, stop_sampling = Tally(), LockWaits(), threading.Event()
     sampler = None
     if POSTGRES_URL:
@@ -387,9 +433,13 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
           f"{'; ' + max(waits.seen, key=lambda w: float(w.split()[0])) if waits.seen else ''}; "
           f"longest by lock kind: {waits.summary() or '-'}); {imported_meanwhile} rows imported meanwhile; "
           f"statuses {dict(seen.statuses)}; errors {Counter(seen.errors).most_common(12)}")
+    slowest = {request_id: (sent_at, seconds, "answered") for seconds, request_id, sent_at in seen.slowest}
+    timings = server_view(server_log, {**slowest, **seen.failed})
+    print("\n".join(["the slowest and the unanswered POSTs, client and server:", *timings]))
     # Exact first: whatever the timings, nothing is lost, doubled or miscounted.
     assert all(worker.returncode == 0 for worker in workers), [output[-3000:] for output in outputs]
     assert "Traceback" not in server_log, server_log[-3000:]
+    assert '"stack"' not in server_log, server_log[-3000:]  # an exception the app logged (JSON lines)
     assert not [status for status in seen.statuses if status >= 500], seen.statuses
     # The pair: each shared person stored once, by exactly one of the two posts.
     assert any(phone.startswith("092") for phone in seen.created), "the pair registered nobody"
@@ -421,8 +471,8 @@ def test_registrations_imports_and_statistics_at_once_stay_exact(database_url: s
         tally_matches_a_recount(db.session)
 
     # Then the service the clients got: no timeout, p99 < 500 ms, no wait behind an import.
-    assert seen.errors == [], seen.errors[:20]
-    assert seen.unanswered == set()
+    assert seen.errors == [], (seen.errors[:20], timings)
+    assert seen.unanswered == set(), timings
     assert len(latencies) > 100 and p99 < 0.5, f"{len(latencies)} registrations, p99 {p99 * 1000:.0f} ms"
     if POSTGRES_URL:
         assert waits.samples > 100

@@ -111,8 +111,9 @@ def test_a_file_given_to_the_cli_is_never_deleted(runner, app, tmp_path) -> None
 
 
 def test_instance_files_are_private(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A fresh instance folder is 0700; the secret keys, the SQLite database (and its WAL and
-    shared-memory files) and uploads in it are 0600; a folder left open is closed at start."""
+    """A fresh instance folder is 0700; the secret keys, the SQLite database (and its WAL,
+    shared-memory and write queue files) and uploads in it are 0600; a folder left open is
+    closed at start."""
     from flask_migrate import upgrade
 
     from registry import create_app
@@ -132,7 +133,7 @@ def test_instance_files_are_private(tmp_path, monkeypatch) -> None:  # type: ign
         database = instance / "registry.sqlite3"
         assert {p.name: mode(p) for p in instance.iterdir()} == {
             "secret_key": 0o600, "verification_key": 0o600, "registry.sqlite3": 0o600, "registry.sqlite3-wal": 0o600,
-            "registry.sqlite3-shm": 0o600, "imports": 0o700,
+            "registry.sqlite3-shm": 0o600, "registry.sqlite3-queue": 0o600, "imports": 0o700,
         }, [database]
     assert mode(instance) == 0o700 and mode(stored) == 0o600 and stored.parent == instance / "imports"
     instance.chmod(0o755)

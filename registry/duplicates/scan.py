@@ -207,9 +207,11 @@ def _national_ids(reader: Connection, since_id: int) -> list[Found]:
     return [f for a, b in rows if (f := verify(people[a], people[b])) is not None]
 
 
-def scan(session: Session, *, now: datetime, since_id: int = 0, source: str = "scan") -> ScanReport:
+def scan(session: Session, *, now: datetime, since_id: int = 0, source: str = "scan",
+         between: Callable[[], None] | None = None) -> ScanReport:
     """Search every active registration (pairs with one from `since_id` on), queue what is
-    found (pairs already proposed are left as they are) and close settled pairs."""
+    found (pairs already proposed are left as they are) and close settled pairs.
+    `between`: see services.store."""
     started = time.perf_counter()
     report = ScanReport()
     found: list[Found] = []
@@ -226,7 +228,7 @@ def scan(session: Session, *, now: datetime, since_id: int = 0, source: str = "s
             del table, pairs
         found.extend(_national_ids(reader, since_id))
     report.found = len(found)
-    report.new = store(session, found, source=source, now=now)
+    report.new = store(session, found, source=source, now=now, between=between)
     report.closed = close_settled(session, now)
     report.seconds = time.perf_counter() - started
     return report
@@ -238,7 +240,8 @@ def scan(session: Session, *, now: datetime, since_id: int = 0, source: str = "s
 LOOKUP_VS_SCAN = 15
 
 
-def find_after_import(session: Session, batch_id: int, *, now: datetime) -> int:
+def find_after_import(session: Session, batch_id: int, *, now: datetime,
+                      between: Callable[[], None] | None = None) -> int:
     """Queue the possible duplicates of an import's registrations, against the registry and
     within the file (its rows are stored by then); returns how many pairs were new."""
     with reading(session.get_bind()) as reader:
@@ -247,5 +250,5 @@ def find_after_import(session: Session, batch_id: int, *, now: datetime) -> int:
     if not ids:
         return 0
     if len(ids) * LOOKUP_VS_SCAN <= registry:
-        return find_for(session, ids, source="import", now=now)
-    return scan(session, now=now, since_id=ids[0], source="import").new
+        return find_for(session, ids, source="import", now=now, between=between)
+    return scan(session, now=now, since_id=ids[0], source="import", between=between).new

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from datetime import date, datetime, timedelta
 from queue import Empty, Full
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from flask import Flask, current_app
 from sqlalchemy import or_, update
@@ -100,6 +100,27 @@ def run_import(session: Session, batch_id: int, *, worker: str | None = None,
     return _run_claimed(session, batch_id, find_duplicates)
 
 
+class _File(NamedTuple):
+    """What a run reads of its batch, read once, before the run's first commit. Read after a
+    commit, an expired attribute of the batch would open a transaction that stays open while
+    the reader starts and reads the next chunk: on SQLite every transaction holds the
+    database's write lock from its first statement (registry.database), and registrations
+    waited behind it for 0.3–1.9 s (README, mixed load)."""
+
+    path: str
+    format: str
+    header: list[str]
+    mapping_applied: Any
+    total_rows: int | None
+    last_row: int
+    province_code: str | None
+
+    @classmethod
+    def of(cls, batch: ImportBatch) -> "_File":
+        return cls(batch.stored_path, batch.file_format, batch.header, batch.mapping_applied, batch.total_rows,
+                   batch.last_row, batch.province_code)
+
+
 def _run_claimed(session: Session, batch_id: int, find_duplicates: bool) -> ImportBatch:
     config = current_app.config
     chunk_rows, _stale_after = settings()
@@ -108,30 +129,32 @@ def _run_claimed(session: Session, batch_id: int, find_duplicates: bool) -> Impo
     assert batch is not None
     if batch.started_at is None:
         batch.started_at = clock.now()
+    file = _File.of(batch)
+    imported = batch.imported
     session.commit()
     try:
-        if not Path(batch.stored_path).is_file():
+        if not Path(file.path).is_file():
             raise UnusableFile(FILE_GONE)
-        mapping = parse_mapping(batch.mapping_applied) if batch.mapping_applied else None
-        columns, _unknown = columns_of(batch.header) if mapping is None else mapping.columns(batch.header)
+        mapping = parse_mapping(file.mapping_applied) if file.mapping_applied else None
+        columns, _unknown = columns_of(file.header) if mapping is None else mapping.columns(file.header)
         values = mapping.value_map if mapping else None
-        inline = batch.file_format == "csv" and (
-            config["IMPORT_WORKERS"] <= 0 or (batch.total_rows or 0) < config["IMPORT_PARALLEL_MIN_ROWS"])
+        inline = file.format == "csv" and (
+            config["IMPORT_WORKERS"] <= 0 or (file.total_rows or 0) < config["IMPORT_PARALLEL_MIN_ROWS"])
         with ExitStack() as stack:
             if inline:
-                table = stack.enter_context(open_table(Path(batch.stored_path), batch.file_format, limits, mapping))
-                chunks = _chunks(table.rows, batch.last_row, chunk_rows)
-                checked = (check_rows(rows, columns, clock.today(), batch.province_code, values) for rows in chunks)
+                table = stack.enter_context(open_table(Path(file.path), file.format, limits, mapping))
+                chunks = _chunks(table.rows, file.last_row, chunk_rows)
+                checked = (check_rows(rows, columns, clock.today(), file.province_code, values) for rows in chunks)
             else:
-                checked = _checked_by_worker(batch, columns, chunk_rows, limits, mapping)
+                checked = _checked_by_worker(file, columns, chunk_rows, limits, mapping)
                 stack.callback(checked.close)  # stops the worker if storing fails
             statistics = PlannerStatistics(session, "actor")
             writes = Writes(config["IMPORT_WRITE_SECONDS"], chunk_rows)
             mark = time.perf_counter()
             for chunk in checked:
-                imported = batch.imported
-                mark = _commit_chunk(session, batch, chunk, mark, writes)
-                statistics.added_rows(batch.imported - imported)
+                mark, now_imported = _commit_chunk(session, batch, chunk, mark, writes)
+                statistics.added_rows(now_imported - imported)
+                imported = now_imported
     except UnusableFile as error:
         session.rollback()
         _finish(session, batch, "failed", {"message": error.message, "params": error.params})
@@ -158,14 +181,14 @@ def lower_this_process(nice: int) -> None:
 
 def queue_duplicates(session: Session, batch_id: int) -> None:
     """The review queue's candidates of the rows just stored (registry.duplicates), once the
-    batch is done. Its own transaction: a failure here loses no row and does not fail the
-    import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
+    batch is done. Its own transactions (one per slice of pairs stored: services.store): a
+    failure here loses no row and does not fail the import (the periodic `find-duplicates` finds the same pairs), it is logged. (On the job
     queue it is a job of its own: registry.imports.jobs.) The session holds no transaction while
     the search reads on its own connection (a write lock on SQLite; on PostgreSQL a lock that
     a waiting TRUNCATE or migration would queue the reader behind: a deadlock across the two
     connections that the database cannot see)."""
     try:
-        find_after_import(session, batch_id, now=clock.now())
+        find_after_import(session, batch_id, now=clock.now(), between=session.commit)
         session.commit()
     except Exception:  # noqa: BLE001 - logged; the import itself is done
         session.rollback()
@@ -260,7 +283,7 @@ def _read_and_check(
         out.put(_UNUSABLE, (error.message, error.params))
 
 
-def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: int, limits: ReadLimits,
+def _checked_by_worker(file: _File, columns: dict[str, int], chunk_rows: int, limits: ReadLimits,
                        mapping: Mapping | None = None) -> Iterator[list[CheckedRow]]:
     """Chunks with their validation results from a worker process, in file order.
 
@@ -273,8 +296,8 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
     waits = context.RawValue("Q", 0)  # times this process found nothing to do
     worker = context.Process(
         target=_reader_process,
-        args=(limits, batch.stored_path, batch.file_format, batch.last_row, chunk_rows, columns,
-              today, batch.province_code, queue, waits, mapping, current_app.config["IMPORT_NICE"]),
+        args=(limits, file.path, file.format, file.last_row, chunk_rows, columns,
+              today, file.province_code, queue, waits, mapping, current_app.config["IMPORT_NICE"]),
         daemon=True,
     )
     worker.start()
@@ -300,7 +323,7 @@ def _checked_by_worker(batch: ImportBatch, columns: dict[str, int], chunk_rows: 
             if kind == _CHECKED:
                 yield payload
             elif kind == _UNCHECKED:  # left for this process to validate (see _read_and_check)
-                yield check_rows([SourceRow(*row) for row in payload], columns, today, batch.province_code,
+                yield check_rows([SourceRow(*row) for row in payload], columns, today, file.province_code,
                                  mapping.value_map if mapping else None)
             elif kind == _UNUSABLE:
                 message, params = payload
@@ -345,21 +368,23 @@ class Writes:
 
 
 def _commit_chunk(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float,
-                  writes: Writes | None = None) -> float:
+                  writes: Writes | None = None) -> tuple[float, int]:
     """Store a checked chunk in write transactions of `writes`' size, each whole: a killed
     process leaves whole transactions, and the batch's counts and last row say which.
-    Returns the moment the batch's running time was counted up to."""
+    Returns the moment the batch's running time was counted up to, and the batch's count of
+    imported rows (as committed: read after, it would open a transaction; see _File)."""
     writes = writes or Writes(0, len(checked))
+    imported = 0
     for part in writes.slices(checked):
         began = time.perf_counter()
-        started = _commit_rows(session, batch, part, started)
+        started, imported = _commit_rows(session, batch, part, started)
         writes.took(len(part), time.perf_counter() - began)
-    return started
+    return started, imported
 
 
-def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> float:
+def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow], started: float) -> tuple[float, int]:
     """One write transaction; returns the moment its running time was counted up to (the
-    rest, the tally and the COMMIT, counts in the next)."""
+    rest, the tally and the COMMIT, counts in the next) and the batch's imported rows."""
     counted = [started]
 
     def stamp() -> None:  # in the batch's row, flushed before the tally (store_chunk)
@@ -371,8 +396,9 @@ def _commit_rows(session: Session, batch: ImportBatch, checked: list[CheckedRow]
         try:
             now = clock.now()
             store_chunk(session, batch, checked, now=now, before_counting=stamp)
+            imported = batch.imported
             session.commit()
-            return counted[-1]
+            return counted[-1], imported
         except IntegrityError as error:
             # A concurrent registration took one of these people between check and insert:
             # the whole transaction rolled back; de-duplicate it again.
