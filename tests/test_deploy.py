@@ -267,7 +267,9 @@ def test_gunicorn_as_deployed_logs_json_and_counts_every_process(database_url: s
         output = stop(process)
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line one JSON object
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)
-    # Each worker built the gazetteer and compiled the templates before its first request (registry.warm_up).
+    # The master indexed the gazetteer once (inherited by each worker it forks); each worker
+    # compiled the templates before its first request (registry.warm_up).
+    assert sum(line["message"].startswith("gazetteer indexed for every worker in ") for line in lines) == 1
     assert sum(line["message"].startswith("worker ready: the gazetteer and ") for line in lines) == 2
     served = {line["request_id"]: line for line in lines if line["logger"] == "registry.request"}
     assert set(ids) <= set(served) and all(served[i]["path"] == "/register" and served[i]["status"] == 200 for i in ids)
