@@ -143,3 +143,38 @@ def test_a_transaction_that_fails_or_is_abandoned_ends_its_turn(database_url: st
         connection.execute(sa.text("SELECT count(*) FROM actor"))
     assert nobody_ahead()
     assert Path(path).stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite's write lock")
+def test_the_public_statistics_read_beside_a_writer_and_a_reader_cannot_write(client, app, database_url: str) -> None:
+    """/stats only reads (registry.database.reads_only): while another connection holds
+    SQLite's write lock, the page answers from a snapshot instead of waiting for the lock.
+    A read-only connection is query_only: a write there fails at once (never now and then,
+    under concurrency); the same pooled connection writes again in its next transaction."""
+    import sqlite3
+
+    from registry.database import READ_ONLY, reading
+    from registry.extensions import db
+
+    holder = sqlite3.connect(sa.make_url(database_url).database or "", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a writer in the middle of its transaction
+    try:
+        started = time.monotonic()
+        page = client.get("/stats?lang=en")
+        assert page.status_code == 200 and time.monotonic() - started < 10
+        assert client.get("/api/v1/openapi.json").status_code == 200
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with app.app_context():
+        engine = db.engine
+    engine.pool.dispose()
+    with reading(engine) as reader:
+        assert reader.get_execution_options()[READ_ONLY]
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            reader.execute(sa.text("INSERT INTO event (kind, at) VALUES ('x', '2026-01-01')"))
+        reader.rollback()
+    with engine.begin() as writer:  # the same connection (a pool of one checked in), writing
+        writer.execute(sa.text("CREATE TABLE written_after_reading (n INTEGER)"))
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA query_only")).scalar_one() == 0

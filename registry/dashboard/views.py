@@ -12,6 +12,7 @@ from registry import areas, clock
 from registry.dashboard import exports
 from registry.dashboard.forms import IndicatorForm
 from registry.dashboard.services import dashboard_years, indicator_rows, indicator_year, statistics_json, year_end
+from registry.database import reads_only
 from registry.events.views import audit
 from registry.extensions import db, limiter
 from registry.i18n import current_locale
@@ -134,6 +135,7 @@ def edit_indicator(indicator_id: int) -> Any:
 
 @bp.get("/stats")
 @limiter.limit("120 per minute")
+@reads_only
 def public() -> str:
     """The public figures for everyone, signed in or not: as of the year's last month end that
     is over, protected as the anonymous API is (registry.stats.disclosure)."""
