@@ -237,7 +237,9 @@ def test_a_pair_is_closed_when_one_registration_is_deactivated_elsewhere(app, cl
 @pytest.mark.parametrize("registry_size", [1, 100])  # the scan from the batch's first row; look-ups row by row
 def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tmp_path, registry_size: int,  # type: ignore[no-untyped-def]
                                                                         monkeypatch) -> None:
-    """… each slice of pairs in a transaction of its own (a slice of one pair here)."""
+    """… each slice of pairs in a transaction of its own (a slice of one pair here); the
+    look-ups read on a connection that only reads (on SQLite: never inside the write lock)."""
+    from registry.database import READ_ONLY
     from registry.duplicates import services
     from tests.import_files import good, write_csv
 
@@ -255,8 +257,15 @@ def test_an_import_queues_pairs_against_the_registry_and_within_the_file(app, tm
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: transactions[-1].append(statement))
     sa.event.listen(engine, "commit", lambda _c: transactions.append([]))
+    lookups: list[bool] = []  # each candidate look-up: was its connection read-only?
+    candidates = services._candidates_statement(engine.dialect.name)
+    sa.event.listen(engine, "before_cursor_execute", lambda connection, _cur, _s, _p, context, _m: lookups.append(
+        bool(connection.get_execution_options().get(READ_ONLY))) if context.compiled is not None
+        and context.compiled.statement is candidates else None)
     result = app.test_cli_runner().invoke(args=["import-actors", str(path)])
     assert result.exit_code == 0, result.output
+    if registry_size == 100:  # the look-up path (the scan reads on its own connection too)
+        assert lookups and all(lookups)
     storing = [sum(s.startswith("INSERT INTO duplicate_pair") for s in t) for t in transactions]
     assert [n for n in storing if n] == [1, 1]
     found = sorted((a, b, r, source) for a, b, r, _score, _status, source, _p in pairs(app))
